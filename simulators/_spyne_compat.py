@@ -1,0 +1,57 @@
+"""Make spyne 2.14 importable on Python 3.12 and later.
+
+spyne 2.14 vendors an old copy of ``six`` at ``spyne.util.six`` whose lazy
+``six.moves`` importer relies on ``find_module``/``load_module``, which Python
+3.12 removed from the import system. Every ``from spyne.util.six.moves import x``
+then fails. The shim answers every import below ``spyne.util.six`` with the
+matching module of the current ``six`` distribution (which speaks the modern
+``find_spec`` protocol). spyne also imports ``cgi``, removed in 3.13; the
+``legacy-cgi`` distribution puts it back. Both are declared as dependencies
+for those Python versions only.
+
+On 3.11 nothing is changed: spyne's own copy works there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+from types import ModuleType
+
+_PREFIX = "spyne.util.six"
+
+
+class _SixAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serve ``spyne.util.six[.x]`` from ``six[.x]``."""
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: object = None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname == _PREFIX or fullname.startswith(_PREFIX + "."):
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        return importlib.import_module("six" + spec.name[len(_PREFIX) :])
+
+    def exec_module(self, module: ModuleType) -> None:
+        """The aliased module is already executed."""
+
+
+def needed() -> bool:
+    return sys.version_info >= (3, 12)
+
+
+def install() -> None:
+    """Install the alias once; a no-op on Python 3.11."""
+    if not needed():
+        return
+    if any(isinstance(f, _SixAlias) for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _SixAlias())

@@ -1,0 +1,185 @@
+"""What the fake Exchange organisation is made of: plain records, no behaviour.
+
+Accounts and their rights, mailboxes with folders, calendar items (singles and
+recurring masters with modified and deleted occurrences), contacts, messages,
+and the expanded ``Occurrence`` rows a calendar view returns. Times are
+timezone-aware UTC instants; a series also keeps its IANA zone so that its
+occurrences follow local wall-clock time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+from simulators.exchange.recurrence import Recurrence
+
+BusyStatus = Literal["Free", "Tentative", "Busy", "OOF", "NoData"]
+CalendarItemType = Literal["Single", "Occurrence", "Exception", "RecurringMaster"]
+FolderKind = Literal["root", "mail", "calendar", "contacts", "public_root", "public"]
+
+ALL_MAILBOXES = "*"
+
+
+@dataclass
+class Account:
+    """An Active Directory account that can log in (IIS Basic, OWA forms).
+
+    ``impersonation_on_server`` is ms-Exch-EPI-Impersonation on the Client Access
+    server, ``may_impersonate`` ms-Exch-EPI-May-Impersonate on the mailbox
+    database: EWS impersonation needs both. ``full_access`` holds lower-case
+    SMTP addresses, or ``ALL_MAILBOXES``.
+    """
+
+    upn: str
+    password: str
+    smtp: str | None = None
+    impersonation_on_server: bool = False
+    may_impersonate: bool = False
+    full_access: set[str] = field(default_factory=set)
+
+    @property
+    def alias(self) -> str:
+        return self.upn.split("@", 1)[0]
+
+    def has_full_access(self, smtp: str) -> bool:
+        key = smtp.lower()
+        return (
+            ALL_MAILBOXES in self.full_access
+            or key in self.full_access
+            or (self.smtp or "").lower() == key
+        )
+
+
+@dataclass
+class Folder:
+    id: str
+    display_name: str
+    kind: FolderKind
+    folder_class: str
+    mailbox: str | None  # lower-case SMTP of the owner; None for public folders
+    parent_id: str | None = None
+    distinguished: str | None = None  # "calendar", "inbox", "publicfoldersroot", ...
+    child_ids: list[str] = field(default_factory=list)
+    item_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Mailbox:
+    smtp: str  # lower-case primary SMTP address
+    display_name: str
+    language: str = "en"
+    folders: dict[str, str] = field(default_factory=dict)  # distinguished name -> folder id
+
+    @property
+    def alias(self) -> str:
+        return self.smtp.split("@", 1)[0]
+
+
+@dataclass
+class ItemBase:
+    id: str
+    folder_id: str
+    created: datetime
+    modified: datetime
+    version: int = 1
+
+    @property
+    def change_key(self) -> str:
+        return f"DwAAABYA{self.version:04d}"
+
+
+@dataclass
+class OccurrenceOverride:
+    """A modified occurrence: only the fields that differ from the series."""
+
+    subject: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    location: str | None = None
+    busy_status: BusyStatus | None = None
+    modified: datetime | None = None
+
+
+@dataclass
+class CalendarItem(ItemBase):
+    subject: str = ""
+    start: datetime = datetime.min
+    end: datetime = datetime.min
+    time_zone: str = "UTC"
+    all_day: bool = False
+    busy_status: BusyStatus = "Busy"
+    location: str = ""
+    body: str = ""
+    uid: str = ""
+    organizer: str = ""
+    recurrence: Recurrence | None = None
+    exceptions: dict[date, OccurrenceOverride] = field(default_factory=dict)
+    deleted: set[date] = field(default_factory=set)
+
+    @property
+    def item_type(self) -> CalendarItemType:
+        return "RecurringMaster" if self.recurrence else "Single"
+
+
+@dataclass
+class Contact(ItemBase):
+    display_name: str = ""
+    given_name: str = ""
+    surname: str = ""
+    company: str = ""
+    emails: list[str] = field(default_factory=list)
+    phones: dict[str, str] = field(default_factory=dict)  # EWS keys: BusinessPhone, ...
+
+    @property
+    def file_as(self) -> str:
+        if self.surname and self.given_name:
+            return f"{self.surname}, {self.given_name}"
+        return self.display_name
+
+
+@dataclass
+class Message(ItemBase):
+    """A mail in an inbox, as delivered (the SMTP sink fills these)."""
+
+    subject: str = ""
+    sender: str = ""
+    recipients: list[str] = field(default_factory=list)
+    mime: bytes = b""
+
+
+Item = CalendarItem | Contact | Message
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One row of a calendar view: a single, an occurrence or an exception.
+
+    ``id`` is the row's own ItemId (an occurrence id for series rows);
+    ``master`` is the stored item it came from.
+    """
+
+    id: str
+    master: CalendarItem
+    item_type: CalendarItemType
+    subject: str
+    start: datetime
+    end: datetime
+    location: str
+    busy_status: BusyStatus
+    modified: datetime
+    original_start: datetime | None = None
+    original_date: date | None = None
+
+    @property
+    def all_day(self) -> bool:
+        return self.master.all_day
+
+    @property
+    def created(self) -> datetime:
+        return self.master.created
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.item_type in ("Occurrence", "Exception")

@@ -1,0 +1,446 @@
+"""The one Exchange organisation every front end serves.
+
+Owns accounts and rights, mailboxes and their folders, the public folder tree,
+and every item. EWS, WebDAV/OWA, the SMTP sink and scenario steps all read and
+change it through the methods here; front ends only translate protocol. All
+methods are thread-safe (the HTTP servers are threaded).
+
+Errors are ``StoreError`` with the Exchange response code a front end reports.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from simulators.clock import Clock
+from simulators.exchange.model import (
+    Account,
+    CalendarItem,
+    Contact,
+    Folder,
+    Item,
+    Mailbox,
+    Message,
+    Occurrence,
+    OccurrenceOverride,
+)
+from simulators.exchange.recurrence import occurrence_starts
+
+# Distinguished folders of every mailbox: (distinguished id, kind, class, en name, de name).
+MAILBOX_FOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("msgfolderroot", "mail", "IPF.Note", "Top of Information Store", "Oberste Ebene des Informationsspeichers"),
+    ("calendar", "calendar", "IPF.Appointment", "Calendar", "Kalender"),
+    ("contacts", "contacts", "IPF.Contact", "Contacts", "Kontakte"),
+    ("inbox", "mail", "IPF.Note", "Inbox", "Posteingang"),
+    ("sentitems", "mail", "IPF.Note", "Sent Items", "Gesendete Objekte"),
+    ("deleteditems", "mail", "IPF.Note", "Deleted Items", "Gelöschte Objekte"),
+    ("drafts", "mail", "IPF.Note", "Drafts", "Entwürfe"),
+)
+PUBLIC_ROOT = "publicfoldersroot"
+
+
+class StoreError(Exception):
+    """A failure with the Exchange response code that names it."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _opaque_id(kind: str, key: str) -> str:
+    """An Exchange-looking, stable, opaque id (base64 like 'AAMk...')."""
+    digest = hashlib.sha1(f"{kind}:{key}".encode()).digest()
+    return "AAMk" + base64.b64encode(digest + kind.encode()[:2]).decode()
+
+
+class ExchangeStore:
+    """An in-memory Exchange organisation on a (possibly skewed) clock."""
+
+    def __init__(self, clock: Clock | None = None, domain: str = "domain.net") -> None:
+        self.clock = clock or Clock()
+        self.domain = domain
+        self._lock = threading.RLock()
+        self.clear()
+
+    # ----------------------------------------------------------------- setup
+    def clear(self) -> None:
+        """Forget everything: no accounts, mailboxes, public folders or items."""
+        with self._lock:
+            self.accounts: dict[str, Account] = {}
+            self.mailboxes: dict[str, Mailbox] = {}
+            self.folders: dict[str, Folder] = {}
+            self.items: dict[str, Item] = {}
+            self._occurrence_ids: dict[str, tuple[str, datetime]] = {}
+            self._counter = itertools.count(1)
+            root = Folder(
+                id=_opaque_id("pf", PUBLIC_ROOT),
+                display_name="IPM_SUBTREE",
+                kind="public_root",
+                folder_class="IPF.Note",
+                mailbox=None,
+                distinguished=PUBLIC_ROOT,
+            )
+            self.folders[root.id] = root
+            self.public_root_id = root.id
+
+    def add_account(self, account: Account) -> Account:
+        with self._lock:
+            self.accounts[account.upn.lower()] = account
+            return account
+
+    def add_mailbox(
+        self, smtp: str, display_name: str = "", language: str = "en", password: str | None = None
+    ) -> Mailbox:
+        """Create a mailbox with its folders, and its owner's account."""
+        key = smtp.lower()
+        with self._lock:
+            if key in self.mailboxes:
+                raise StoreError("ErrorInvalidOperation", f"mailbox {smtp} already exists")
+            mailbox = Mailbox(smtp=key, display_name=display_name or key, language=language)
+            root = self._new_folder("root", "root", "IPF.Note", "Root", key, None, "root")
+            top_id = root.id
+            for dist, kind, cls, en, de in MAILBOX_FOLDERS:
+                name = de if language == "de" else en
+                parent = root.id if dist == "msgfolderroot" else top_id
+                folder = self._new_folder(dist, kind, cls, name, key, parent, dist)
+                if dist == "msgfolderroot":
+                    top_id = folder.id
+            mailbox.folders = {
+                f.distinguished: f.id
+                for f in self.folders.values()
+                if f.mailbox == key and f.distinguished
+            }
+            self.mailboxes[key] = mailbox
+            if key not in self.accounts:
+                self.accounts[key] = Account(upn=key, password=password or "secret", smtp=key)
+            return mailbox
+
+    def _new_folder(
+        self,
+        key: str,
+        kind: Any,
+        folder_class: str,
+        name: str,
+        mailbox: str | None,
+        parent_id: str | None,
+        distinguished: str | None = None,
+    ) -> Folder:
+        folder = Folder(
+            id=_opaque_id("f", f"{mailbox}/{key}/{next(self._counter)}"),
+            display_name=name,
+            kind=kind,
+            folder_class=folder_class,
+            mailbox=mailbox,
+            parent_id=parent_id,
+            distinguished=distinguished,
+        )
+        self.folders[folder.id] = folder
+        if parent_id:
+            self.folders[parent_id].child_ids.append(folder.id)
+        return folder
+
+    def add_public_folder(
+        self, name: str, parent_id: str | None = None, folder_class: str = "IPF.Contact"
+    ) -> Folder:
+        with self._lock:
+            parent = parent_id or self.public_root_id
+            return self._new_folder(name, "public", folder_class, name, None, parent)
+
+    # ------------------------------------------------------------ look-ups
+    def authenticate(self, username: str, password: str) -> Account | None:
+        """The account for IIS-style credentials: UPN, DOMAIN\\alias or alias."""
+        name = username.split("\\", 1)[-1].lower()
+        with self._lock:
+            account = self.accounts.get(name)
+            if account is None and "@" not in name:
+                account = next((a for a in self.accounts.values() if a.alias.lower() == name), None)
+            if account is None or account.password != password:
+                return None
+            return account
+
+    def mailbox(self, smtp: str) -> Mailbox:
+        found = self.mailboxes.get(smtp.lower())
+        if found is None:
+            raise StoreError(
+                "ErrorNonExistentMailbox", "No mailbox with such guid."
+            )  # the text Exchange 2007 gives
+        return found
+
+    def folder(self, folder_id: str) -> Folder:
+        found = self.folders.get(folder_id)
+        if found is None:
+            raise StoreError("ErrorFolderNotFound", "The specified folder could not be found in the store.")
+        return found
+
+    def distinguished_folder(self, name: str, mailbox: str | None) -> Folder:
+        if name == PUBLIC_ROOT:
+            return self.folders[self.public_root_id]
+        if mailbox is None:
+            raise StoreError("ErrorFolderNotFound", "The specified folder could not be found in the store.")
+        box = self.mailbox(mailbox)
+        folder_id = box.folders.get(name)
+        if folder_id is None:
+            raise StoreError("ErrorFolderNotFound", "The specified folder could not be found in the store.")
+        return self.folders[folder_id]
+
+    def children(self, folder: Folder) -> list[Folder]:
+        with self._lock:
+            return [self.folders[c] for c in folder.child_ids]
+
+    def items_in(self, folder: Folder) -> list[Item]:
+        with self._lock:
+            return [self.items[i] for i in folder.item_ids]
+
+    def item(self, item_id: str) -> Item | Occurrence:
+        """A stored item, or the occurrence an occurrence id names."""
+        with self._lock:
+            found = self.items.get(item_id)
+            if found is not None:
+                return found
+            occ = self._occurrence_ids.get(item_id)
+            if occ is not None:
+                master = self.items.get(occ[0])
+                if isinstance(master, CalendarItem):
+                    for row in self._expand(master, occ[1], occ[1] + timedelta(seconds=1), by_original=True):
+                        return row
+            raise StoreError("ErrorItemNotFound", "The specified object was not found in the store.")
+
+    def owner_of(self, item: Item | Occurrence) -> str | None:
+        """Lower-case SMTP of the mailbox holding the item, None in public folders."""
+        stored = item.master if isinstance(item, Occurrence) else item
+        return self.folders[stored.folder_id].mailbox
+
+    def resolve_names(self, text: str) -> list[Mailbox]:
+        """Mailboxes whose display name, alias or address starts with ``text``."""
+        needle = text.strip().lower().removeprefix("smtp:")
+        with self._lock:
+            hits = []
+            for box in self.mailboxes.values():
+                words = box.display_name.lower().split()
+                if (
+                    box.smtp == needle
+                    or box.smtp.startswith(needle)
+                    or box.display_name.lower().startswith(needle)
+                    or any(w.startswith(needle) for w in words)
+                ):
+                    hits.append(box)
+            return sorted(hits, key=lambda b: b.display_name.lower())
+
+    # ------------------------------------------------------- calendar view
+    def calendar_view(self, folder: Folder, start: datetime, end: datetime) -> list[Occurrence]:
+        """Singles, occurrences and exceptions overlapping [start, end), by start."""
+        rows: list[Occurrence] = []
+        with self._lock:
+            for item_id in folder.item_ids:
+                item = self.items[item_id]
+                if not isinstance(item, CalendarItem):
+                    continue
+                if item.recurrence is None:
+                    if item.end > start and item.start < end:
+                        rows.append(self._single_row(item))
+                else:
+                    rows.extend(self._expand(item, start, end))
+        rows.sort(key=lambda r: (r.start, r.end, r.subject, r.id))
+        return rows
+
+    @staticmethod
+    def _single_row(item: CalendarItem) -> Occurrence:
+        return Occurrence(
+            id=item.id,
+            master=item,
+            item_type="Single",
+            subject=item.subject,
+            start=item.start,
+            end=item.end,
+            location=item.location,
+            busy_status=item.busy_status,
+            modified=item.modified,
+        )
+
+    def _expand(
+        self, master: CalendarItem, start: datetime, end: datetime, by_original: bool = False
+    ) -> Iterator[Occurrence]:
+        """Rows of a series overlapping [start, end) (or whose original start is in it)."""
+        assert master.recurrence is not None
+        zone = ZoneInfo(master.time_zone)
+        duration = master.end - master.start
+        local_start = master.start.astimezone(zone).time()
+        # Exceptions may have moved far from their original slot: widen the search.
+        widen = duration + timedelta(days=7)
+        for day, original in occurrence_starts(
+            master.recurrence, local_start, zone, start - widen, end + widen
+        ):
+            if day in master.deleted:
+                continue
+            override = master.exceptions.get(day)
+            row_start = (override.start if override and override.start else None) or original
+            row_end = (override.end if override and override.end else None) or original + duration
+            if by_original:
+                if not start <= original < end:
+                    continue
+            elif not (row_end > start and row_start < end):
+                continue
+            occ_id = _opaque_id("o", f"{master.id}/{original.isoformat()}")
+            self._occurrence_ids[occ_id] = (master.id, original)
+            yield Occurrence(
+                id=occ_id,
+                master=master,
+                item_type="Exception" if override else "Occurrence",
+                subject=(override.subject if override and override.subject is not None else master.subject),
+                start=row_start,
+                end=row_end,
+                location=(override.location if override and override.location is not None else master.location),
+                busy_status=(override.busy_status if override and override.busy_status else master.busy_status),
+                modified=(override.modified if override and override.modified else master.modified),
+                original_start=original,
+                original_date=day,
+            )
+
+    def first_and_last(self, master: CalendarItem) -> tuple[Occurrence | None, Occurrence | None]:
+        """The series' first and last rows (last is None for a series without end)."""
+        assert master.recurrence is not None
+        rec = master.recurrence
+        far = master.start + timedelta(days=366 * 5)
+        rows = list(self._expand(master, master.start - timedelta(days=1), far, by_original=True))
+        if not rows:
+            return None, None
+        last = rows[-1] if (rec.count is not None or rec.end_date is not None) else None
+        return rows[0], last
+
+    # ------------------------------------------------------------- changes
+    def _now(self) -> datetime:
+        return self.clock.now()
+
+    def _place(self, item: Item) -> Item:
+        self.items[item.id] = item
+        self.folders[item.folder_id].item_ids.append(item.id)
+        return item
+
+    def new_item_id(self) -> str:
+        return _opaque_id("i", f"{uuid.uuid4()}")
+
+    def create_calendar_item(
+        self,
+        folder: Folder,
+        *,
+        subject: str,
+        start: datetime,
+        end: datetime,
+        created: datetime | None = None,
+        **fields: Any,
+    ) -> CalendarItem:
+        """A single or a recurring master in a calendar folder."""
+        if end < start:
+            raise StoreError("ErrorCalendarEndDateIsEarlierThanStartDate", "EndDate is earlier than StartDate")
+        with self._lock:
+            stamp = created or self._now()
+            item = CalendarItem(
+                id=self.new_item_id(),
+                folder_id=folder.id,
+                created=stamp,
+                modified=stamp,
+                subject=subject,
+                start=start.astimezone(UTC),
+                end=end.astimezone(UTC),
+                uid=fields.pop("uid", None) or uuid.uuid4().hex.upper(),
+                organizer=fields.pop("organizer", None) or (folder.mailbox or ""),
+                **fields,
+            )
+            ZoneInfo(item.time_zone)  # an unknown zone fails here, not at view time
+            self._place(item)
+            return item
+
+    def create_contact(self, folder: Folder, **fields: Any) -> Contact:
+        with self._lock:
+            stamp = self._now()
+            contact = Contact(id=self.new_item_id(), folder_id=folder.id, created=stamp, modified=stamp, **fields)
+            self._place(contact)
+            return contact
+
+    def deliver_message(self, mailbox: str, **fields: Any) -> Message:
+        with self._lock:
+            inbox = self.distinguished_folder("inbox", mailbox)
+            stamp = self._now()
+            message = Message(id=self.new_item_id(), folder_id=inbox.id, created=stamp, modified=stamp, **fields)
+            self._place(message)
+            return message
+
+    def update_item(self, item_id: str, **changes: Any) -> Item | Occurrence:
+        """Change fields of an item; on an occurrence id, make or update an exception."""
+        with self._lock:
+            target = self.item(item_id)
+            if isinstance(target, Occurrence):
+                return self._update_occurrence(target, changes)
+            for name, value in changes.items():
+                if not hasattr(target, name):
+                    raise StoreError("ErrorInvalidPropertySet", f"unknown property {name}")
+                if isinstance(value, datetime):
+                    value = value.astimezone(UTC)
+                setattr(target, name, value)
+            if isinstance(target, CalendarItem) and target.end < target.start:
+                raise StoreError("ErrorCalendarEndDateIsEarlierThanStartDate", "EndDate is earlier than StartDate")
+            target.modified = self._now()
+            target.version += 1
+            return target
+
+    def _update_occurrence(self, occ: Occurrence, changes: dict[str, Any]) -> Occurrence:
+        master = occ.master
+        assert occ.original_date is not None
+        current = master.exceptions.get(occ.original_date)
+        override = current or OccurrenceOverride()
+        allowed = {"subject", "start", "end", "location", "busy_status"}
+        for name, value in changes.items():
+            if name not in allowed:
+                raise StoreError("ErrorInvalidPropertySet", f"{name} cannot be changed on one occurrence")
+            if isinstance(value, datetime):
+                value = value.astimezone(UTC)
+            setattr(override, name, value)
+        override.modified = self._now()
+        master.exceptions[occ.original_date] = override
+        master.version += 1
+        return self.item(occ.id)  # type: ignore[return-value]
+
+    def delete_item(self, item_id: str) -> None:
+        """Remove an item; on an occurrence id, delete that occurrence only."""
+        with self._lock:
+            target = self.item(item_id)
+            if isinstance(target, Occurrence):
+                assert target.original_date is not None
+                target.master.deleted.add(target.original_date)
+                target.master.exceptions.pop(target.original_date, None)
+                target.master.modified = self._now()
+                target.master.version += 1
+                return
+            del self.items[target.id]
+            self.folders[target.folder_id].item_ids.remove(target.id)
+
+    def modify_occurrence(self, master: CalendarItem, original_date: date, **changes: Any) -> None:
+        """Seed helper: turn the occurrence of ``original_date`` into an exception."""
+        row = self._occurrence_on(master, original_date)
+        self._update_occurrence(row, changes)
+
+    def delete_occurrence(self, master: CalendarItem, original_date: date) -> None:
+        row = self._occurrence_on(master, original_date)
+        self.delete_item(row.id)
+
+    def _occurrence_on(self, master: CalendarItem, original_date: date) -> Occurrence:
+        zone = ZoneInfo(master.time_zone)
+        day_start = datetime.combine(original_date, datetime.min.time(), zone).astimezone(UTC)
+        for row in self._expand(master, day_start, day_start + timedelta(days=1), by_original=True):
+            return row
+        raise StoreError("ErrorItemNotFound", f"the series has no occurrence on {original_date}")
+
+    def all_calendar_items(self) -> Iterable[CalendarItem]:
+        return [i for i in self.items.values() if isinstance(i, CalendarItem)]
+
+
+__all__ = ["MAILBOX_FOLDERS", "PUBLIC_ROOT", "ExchangeStore", "StoreError"]
