@@ -38,6 +38,8 @@ class Account:
     impersonation_on_server: bool = False
     may_impersonate: bool = False
     full_access: set[str] = field(default_factory=set)
+    # Mailboxes whose database withholds ms-Exch-EPI-May-Impersonate from this account.
+    impersonation_withheld: set[str] = field(default_factory=set)
 
     @property
     def alias(self) -> str:

@@ -36,7 +36,13 @@ from simulators.exchange.recurrence import occurrence_starts
 
 # Distinguished folders of every mailbox: (distinguished id, kind, class, en name, de name).
 MAILBOX_FOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("msgfolderroot", "mail", "IPF.Note", "Top of Information Store", "Oberste Ebene des Informationsspeichers"),
+    (
+        "msgfolderroot",
+        "mail",
+        "IPF.Note",
+        "Top of Information Store",
+        "Oberste Ebene des Informationsspeichers",
+    ),
     ("calendar", "calendar", "IPF.Appointment", "Calendar", "Kalender"),
     ("contacts", "contacts", "IPF.Contact", "Contacts", "Kontakte"),
     ("inbox", "mail", "IPF.Note", "Inbox", "Posteingang"),
@@ -167,6 +173,32 @@ class ExchangeStore:
                 return None
             return account
 
+    def check_impersonation(self, account: Account, smtp: str) -> Mailbox:
+        """The mailbox ``account`` may act as, or the StoreError Exchange 2007 gives."""
+        if not account.impersonation_on_server:
+            raise StoreError(
+                "ErrorImpersonationDenied",
+                "The server to which the application is connected cannot impersonate the requested user due to insufficient permission.",
+            )
+        box = self.mailboxes.get(smtp.lower())
+        if box is None:
+            raise StoreError(
+                "ErrorNonExistentMailbox", "The SMTP address has no mailbox associated with it."
+            )
+        if not account.may_impersonate or box.smtp in account.impersonation_withheld:
+            raise StoreError(
+                "ErrorImpersonateUserDenied",
+                "The account does not have permission to impersonate the requested user.",
+            )
+        return box
+
+    def check_access(self, account: Account, mailbox: Mailbox) -> None:
+        """FullAccess (or ownership) on ``mailbox``, else ErrorAccessDenied."""
+        if not account.has_full_access(mailbox.smtp):
+            raise StoreError(
+                "ErrorAccessDenied", "Access is denied. Check credentials and try again."
+            )
+
     def mailbox(self, smtp: str) -> Mailbox:
         found = self.mailboxes.get(smtp.lower())
         if found is None:
@@ -178,18 +210,24 @@ class ExchangeStore:
     def folder(self, folder_id: str) -> Folder:
         found = self.folders.get(folder_id)
         if found is None:
-            raise StoreError("ErrorFolderNotFound", "The specified folder could not be found in the store.")
+            raise StoreError(
+                "ErrorFolderNotFound", "The specified folder could not be found in the store."
+            )
         return found
 
     def distinguished_folder(self, name: str, mailbox: str | None) -> Folder:
         if name == PUBLIC_ROOT:
             return self.folders[self.public_root_id]
         if mailbox is None:
-            raise StoreError("ErrorFolderNotFound", "The specified folder could not be found in the store.")
+            raise StoreError(
+                "ErrorFolderNotFound", "The specified folder could not be found in the store."
+            )
         box = self.mailbox(mailbox)
         folder_id = box.folders.get(name)
         if folder_id is None:
-            raise StoreError("ErrorFolderNotFound", "The specified folder could not be found in the store.")
+            raise StoreError(
+                "ErrorFolderNotFound", "The specified folder could not be found in the store."
+            )
         return self.folders[folder_id]
 
     def children(self, folder: Folder) -> list[Folder]:
@@ -210,9 +248,13 @@ class ExchangeStore:
             if occ is not None:
                 master = self.items.get(occ[0])
                 if isinstance(master, CalendarItem):
-                    for row in self._expand(master, occ[1], occ[1] + timedelta(seconds=1), by_original=True):
+                    for row in self._expand(
+                        master, occ[1], occ[1] + timedelta(seconds=1), by_original=True
+                    ):
                         return row
-            raise StoreError("ErrorItemNotFound", "The specified object was not found in the store.")
+            raise StoreError(
+                "ErrorItemNotFound", "The specified object was not found in the store."
+            )
 
     def owner_of(self, item: Item | Occurrence) -> str | None:
         """Lower-case SMTP of the mailbox holding the item, None in public folders."""
@@ -295,11 +337,23 @@ class ExchangeStore:
                 id=occ_id,
                 master=master,
                 item_type="Exception" if override else "Occurrence",
-                subject=(override.subject if override and override.subject is not None else master.subject),
+                subject=(
+                    override.subject
+                    if override and override.subject is not None
+                    else master.subject
+                ),
                 start=row_start,
                 end=row_end,
-                location=(override.location if override and override.location is not None else master.location),
-                busy_status=(override.busy_status if override and override.busy_status else master.busy_status),
+                location=(
+                    override.location
+                    if override and override.location is not None
+                    else master.location
+                ),
+                busy_status=(
+                    override.busy_status
+                    if override and override.busy_status
+                    else master.busy_status
+                ),
                 modified=(override.modified if override and override.modified else master.modified),
                 original_start=original,
                 original_date=day,
@@ -340,7 +394,9 @@ class ExchangeStore:
     ) -> CalendarItem:
         """A single or a recurring master in a calendar folder."""
         if end < start:
-            raise StoreError("ErrorCalendarEndDateIsEarlierThanStartDate", "EndDate is earlier than StartDate")
+            raise StoreError(
+                "ErrorCalendarEndDateIsEarlierThanStartDate", "EndDate is earlier than StartDate"
+            )
         with self._lock:
             stamp = created or self._now()
             item = CalendarItem(
@@ -362,7 +418,9 @@ class ExchangeStore:
     def create_contact(self, folder: Folder, **fields: Any) -> Contact:
         with self._lock:
             stamp = self._now()
-            contact = Contact(id=self.new_item_id(), folder_id=folder.id, created=stamp, modified=stamp, **fields)
+            contact = Contact(
+                id=self.new_item_id(), folder_id=folder.id, created=stamp, modified=stamp, **fields
+            )
             self._place(contact)
             return contact
 
@@ -370,7 +428,9 @@ class ExchangeStore:
         with self._lock:
             inbox = self.distinguished_folder("inbox", mailbox)
             stamp = self._now()
-            message = Message(id=self.new_item_id(), folder_id=inbox.id, created=stamp, modified=stamp, **fields)
+            message = Message(
+                id=self.new_item_id(), folder_id=inbox.id, created=stamp, modified=stamp, **fields
+            )
             self._place(message)
             return message
 
@@ -387,7 +447,10 @@ class ExchangeStore:
                     value = value.astimezone(UTC)
                 setattr(target, name, value)
             if isinstance(target, CalendarItem) and target.end < target.start:
-                raise StoreError("ErrorCalendarEndDateIsEarlierThanStartDate", "EndDate is earlier than StartDate")
+                raise StoreError(
+                    "ErrorCalendarEndDateIsEarlierThanStartDate",
+                    "EndDate is earlier than StartDate",
+                )
             target.modified = self._now()
             target.version += 1
             return target
@@ -400,7 +463,9 @@ class ExchangeStore:
         allowed = {"subject", "start", "end", "location", "busy_status"}
         for name, value in changes.items():
             if name not in allowed:
-                raise StoreError("ErrorInvalidPropertySet", f"{name} cannot be changed on one occurrence")
+                raise StoreError(
+                    "ErrorInvalidPropertySet", f"{name} cannot be changed on one occurrence"
+                )
             if isinstance(value, datetime):
                 value = value.astimezone(UTC)
             setattr(override, name, value)

@@ -1,0 +1,168 @@
+"""Fill an ``ExchangeStore`` from seed data.
+
+The seed is already validated and normalised (aware datetimes, ``Recurrence``
+objects): the scenario loader turns the YAML format of the scenario contract
+into these records, and tests build them directly. ``apply_seed`` is the one
+way a store is filled, so a served simulator and a scenario see the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from simulators.exchange.model import ALL_MAILBOXES, Account, BusyStatus, CalendarItem
+from simulators.exchange.recurrence import Recurrence
+from simulators.exchange.store import ExchangeStore
+
+DEFAULT_SERVICE_ACCOUNT = "OSOMX@domain.net"
+DEFAULT_SERVICE_PASSWORD = "secret"
+
+
+@dataclass
+class ServiceAccount:
+    """The PBX's service account (``exchange.service_account`` in a scenario)."""
+
+    user: str = DEFAULT_SERVICE_ACCOUNT
+    password: str = DEFAULT_SERVICE_PASSWORD
+    impersonation: bool = True
+    full_access: bool = True
+    # Finer grain for reproducing customer cases: the two AD rights of 2007.
+    impersonation_on_server: bool | None = None
+    denied_mailboxes: tuple[str, ...] = ()  # may-impersonate/FullAccess withheld for these
+
+
+@dataclass
+class SeedMailbox:
+    smtp: str
+    display_name: str = ""
+    language: str = "en"
+    password: str | None = None
+
+
+@dataclass
+class SeedOccurrenceChange:
+    original_date: date
+    subject: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    location: str | None = None
+    busy_status: BusyStatus | None = None
+
+
+@dataclass
+class SeedAppointment:
+    mailbox: str
+    subject: str
+    start: datetime
+    end: datetime
+    handle: str | None = None
+    created: datetime | None = None
+    all_day: bool = False
+    busy_status: BusyStatus = "Busy"
+    location: str = ""
+    time_zone: str = "UTC"
+    recurrence: Recurrence | None = None
+    exceptions: list[SeedOccurrenceChange] = field(default_factory=list)
+    deleted: list[date] = field(default_factory=list)
+
+
+@dataclass
+class SeedContact:
+    display_name: str
+    given_name: str = ""
+    surname: str = ""
+    company: str = ""
+    emails: list[str] = field(default_factory=list)
+    phones: dict[str, str] = field(default_factory=dict)  # BusinessPhone, MobilePhone, HomePhone
+
+
+@dataclass
+class SeedFolder:
+    name: str
+    contacts: list[SeedContact] = field(default_factory=list)
+    folders: list[SeedFolder] = field(default_factory=list)
+
+
+@dataclass
+class Seed:
+    service_account: ServiceAccount = field(default_factory=ServiceAccount)
+    mailboxes: list[SeedMailbox] = field(default_factory=list)
+    appointments: list[SeedAppointment] = field(default_factory=list)
+    public_folders: list[SeedFolder] = field(default_factory=list)
+    webdav_auth: str = "basic"  # basic | forms
+
+
+def apply_seed(store: ExchangeStore, seed: Seed) -> dict[str, CalendarItem]:
+    """Clear the store and fill it; returns appointments by their handle."""
+    store.clear()
+    svc = seed.service_account
+    denied = {m.lower() for m in svc.denied_mailboxes}
+    account = Account(
+        upn=svc.user,
+        password=svc.password,
+        impersonation_on_server=(
+            svc.impersonation
+            if svc.impersonation_on_server is None
+            else svc.impersonation_on_server
+        ),
+        may_impersonate=svc.impersonation,
+    )
+    store.add_account(account)
+    for box in seed.mailboxes:
+        store.add_mailbox(box.smtp, box.display_name, box.language, box.password)
+    if svc.full_access:
+        account.full_access = (
+            {ALL_MAILBOXES} if not denied else {m for m in store.mailboxes if m not in denied}
+        )
+    account.impersonation_withheld = denied
+    handles: dict[str, CalendarItem] = {}
+    for appt in seed.appointments:
+        calendar = store.distinguished_folder("calendar", appt.mailbox)
+        item = store.create_calendar_item(
+            calendar,
+            subject=appt.subject,
+            start=appt.start,
+            end=appt.end,
+            created=appt.created,
+            all_day=appt.all_day,
+            busy_status=appt.busy_status,
+            location=appt.location,
+            time_zone=appt.time_zone,
+            recurrence=appt.recurrence,
+        )
+        for change in appt.exceptions:
+            fields = {
+                k: v
+                for k, v in (
+                    ("subject", change.subject),
+                    ("start", change.start),
+                    ("end", change.end),
+                    ("location", change.location),
+                    ("busy_status", change.busy_status),
+                )
+                if v is not None
+            }
+            store.modify_occurrence(item, change.original_date, **fields)
+        for day in appt.deleted:
+            store.delete_occurrence(item, day)
+        if appt.handle:
+            handles[appt.handle] = item
+    _add_folders(store, seed.public_folders, None)
+    return handles
+
+
+def _add_folders(store: ExchangeStore, folders: list[SeedFolder], parent_id: str | None) -> None:
+    for spec in folders:
+        folder = store.add_public_folder(spec.name, parent_id)
+        for contact in spec.contacts:
+            store.create_contact(
+                folder,
+                display_name=contact.display_name,
+                given_name=contact.given_name,
+                surname=contact.surname,
+                company=contact.company,
+                emails=list(contact.emails),
+                phones=dict(contact.phones),
+            )
+        _add_folders(store, spec.folders, folder.id)
