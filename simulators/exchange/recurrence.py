@@ -151,14 +151,11 @@ class Recurrence:
 def localize(naive: datetime, zone: ZoneInfo) -> datetime:
     """A wall-clock time in ``zone`` as a UTC instant.
 
-    A time that falls into a spring-forward gap moves forward by the gap, as
-    Outlook shows it; an ambiguous autumn time takes its first (summer) reading.
+    ``fold=0`` reads a time in the spring-forward gap with the offset before the
+    change, which moves it forward by the gap (02:30 becomes 03:30 CEST, as
+    Outlook shows it); an ambiguous autumn time takes its first (summer) reading.
     """
-    aware = naive.replace(tzinfo=zone, fold=0)
-    roundtrip = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    if roundtrip != naive:  # in the gap: zoneinfo read it with the old offset
-        aware = naive.replace(tzinfo=zone, fold=1)
-    return aware.astimezone(UTC)
+    return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
 def occurrence_starts(
