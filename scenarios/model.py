@@ -1,0 +1,273 @@
+"""The typed, validated form of a scenario file (see docs/scenario-format.md).
+
+Everything here is already checked and normalised by the loader
+(``scenarios.loader``): times are timezone-aware UTC datetimes, durations are
+timedeltas, users and appointment ids are resolved, and the Exchange side is a
+``Seed`` ready for ``simulators.exchange.seed.apply_seed``. Every step and
+expectation carries the line it came from, so the runner can report a failure as
+``FILE:LINE: ...``. The value tables (statuses, languages, ...) are data: extend
+them here and the loader accepts the new values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from simulators.exchange.model import BusyStatus
+from simulators.exchange.recurrence import Recurrence
+from simulators.exchange.seed import Seed, SeedAppointment, ServiceAccount
+
+# Presence statuses of the PBX, as scenario files spell them.
+STATUSES: tuple[str, ...] = (
+    "office",
+    "meeting",
+    "sick",
+    "break",
+    "out_of_office",
+    "vacation",
+    "lunch",
+    "gone_home",
+)
+# Voicemail languages with a keyword table (R5); add one here when its table exists.
+LANGUAGES: tuple[str, ...] = ("en", "de")
+VARIANTS: tuple[str, ...] = ("ews", "webdav", "both")
+WEBDAV_AUTH: tuple[str, ...] = ("basic", "forms")
+BUSY_STATUSES: dict[str, BusyStatus] = {
+    "free": "Free",
+    "tentative": "Tentative",
+    "busy": "Busy",
+    "oof": "OOF",
+}
+# What a `fault` step can break, and how.
+FAULT_SERVICES: tuple[str, ...] = ("ews", "webdav", "owa", "smtp", "pbx")
+FAULT_KINDS: tuple[str, ...] = ("unavailable",)
+
+
+class ScenarioError(ValueError):
+    """One or more files were rejected; ``problems`` holds ``FILE:LINE: message`` lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """``engine:`` of a scenario: how the sync engine under test is configured."""
+
+    poll_interval: timedelta = timedelta(seconds=30)
+    poll_offset: timedelta = timedelta(0)  # first poll at start + offset
+    lead_time: timedelta = timedelta(minutes=3)  # the 3-minute rule (R4)
+    catch_up: bool = False
+
+
+@dataclass(frozen=True)
+class ExchangeSettings:
+    """``exchange:`` of a scenario: the simulated server's clock and access."""
+
+    clock_skew: timedelta = timedelta(0)  # Exchange clock minus PBX clock
+    service_account: ServiceAccount = field(default_factory=ServiceAccount)
+    webdav_auth: str = "basic"  # basic | forms
+
+
+@dataclass(frozen=True)
+class Presence:
+    """A presence state: status plus optional return time."""
+
+    status: str = "office"
+    return_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class User:
+    """A PBX user (``users:``); ``email`` joins it to its Exchange mailbox."""
+
+    extension: str
+    name: str = ""
+    email: str | None = None
+    language: str = "en"
+    auto_back_to_office: bool = False
+    calendar_integration: bool = True
+    mobile: str | None = None
+    password: str | None = None
+    mailbox: bool = True  # False: the e-mail address has no mailbox in Exchange
+    presence: Presence = Presence()
+    line: int = 0
+
+    @property
+    def has_mailbox(self) -> bool:
+        return self.email is not None and self.mailbox
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """One entry of ``steps:``; ``verb`` is the key that names its kind in the file."""
+
+    verb: ClassVar[str] = ""
+    at: datetime  # aware UTC, on the PBX clock
+    line: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateAppointment(Step):
+    """An appointment appears in Exchange at ``at`` (its ``created`` is left to the store)."""
+
+    verb: ClassVar[str] = "create_appointment"
+    id: str | None
+    appointment: SeedAppointment
+
+    @property
+    def mailbox(self) -> str:
+        return self.appointment.mailbox
+
+    @property
+    def subject(self) -> str:
+        return self.appointment.subject
+
+    @property
+    def start(self) -> datetime:
+        return self.appointment.start
+
+    @property
+    def end(self) -> datetime:
+        return self.appointment.end
+
+    @property
+    def all_day(self) -> bool:
+        return self.appointment.all_day
+
+    @property
+    def busy_status(self) -> BusyStatus:
+        return self.appointment.busy_status
+
+    @property
+    def recurrence(self) -> Recurrence | None:
+        return self.appointment.recurrence
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateAppointment(Step):
+    """Changes to an appointment (or series) by id; ``None`` means unchanged.
+
+    When the file moves only the start, the loader sets ``end`` too so the
+    duration stays (as dragging it in Outlook does).
+    """
+
+    verb: ClassVar[str] = "update_appointment"
+    id: str
+    subject: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    all_day: bool | None = None
+    busy_status: BusyStatus | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeleteAppointment(Step):
+    verb: ClassVar[str] = "delete_appointment"
+    id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetPresence(Step):
+    """A manual presence change in the PBX client (R8)."""
+
+    verb: ClassVar[str] = "set_presence"
+    user: str  # extension
+    status: str
+    return_time: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpectPresence(Step):
+    """The state at ``at``; ``return_time`` None means "any"."""
+
+    verb: ClassVar[str] = "expect_presence"
+    user: str
+    status: str
+    return_time: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fault(Step):
+    """``service`` fails in the way ``kind`` from ``at`` for ``duration`` (None: to the end)."""
+
+    verb: ClassVar[str] = "fault"
+    service: str
+    kind: str
+    duration: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class ExpectTransition:
+    """One presence change the run must make, at a moment within ``between`` (inclusive)."""
+
+    user: str
+    status: str
+    between: tuple[datetime, datetime]
+    return_time: datetime | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario:
+    """A whole scenario (or seed) file."""
+
+    name: str
+    path: Path
+    timezone: ZoneInfo
+    start: datetime  # aware UTC
+    end: datetime  # aware UTC; explicit or derived (see docs/scenario-format.md)
+    description: str = ""
+    variant: str = "both"
+    engine: EngineSettings = EngineSettings()
+    exchange: ExchangeSettings = field(default_factory=ExchangeSettings)
+    users: tuple[User, ...] = ()
+    seed: Seed = field(default_factory=Seed)
+    # Every appointment id of the file: seed ones are the very objects in seed.appointments,
+    # step-created ones the CreateAppointment step's appointment.
+    handles: Mapping[str, SeedAppointment] = field(default_factory=dict)
+    steps: tuple[Step, ...] = ()
+    expect_transitions: tuple[ExpectTransition, ...] = ()
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        """The engine variants to run: ('ews',), ('webdav',) or both."""
+        return ("ews", "webdav") if self.variant == "both" else (self.variant,)
+
+    def user(self, extension: str) -> User:
+        for user in self.users:
+            if user.extension == extension:
+                return user
+        raise KeyError(extension)
+
+
+__all__ = [
+    "BUSY_STATUSES",
+    "FAULT_KINDS",
+    "FAULT_SERVICES",
+    "LANGUAGES",
+    "STATUSES",
+    "VARIANTS",
+    "WEBDAV_AUTH",
+    "CreateAppointment",
+    "DeleteAppointment",
+    "EngineSettings",
+    "ExchangeSettings",
+    "ExpectPresence",
+    "ExpectTransition",
+    "Fault",
+    "Presence",
+    "Scenario",
+    "ScenarioError",
+    "SetPresence",
+    "Step",
+    "UpdateAppointment",
+    "User",
+]

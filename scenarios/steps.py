@@ -1,0 +1,355 @@
+"""``steps:`` and ``expect_transitions:`` of a scenario file.
+
+A step is ``at`` plus exactly one verb with its arguments (``verb: {...}``).
+``STEP_KINDS`` maps each verb to the function that reads its arguments into a
+step object of ``scenarios.model``; a new kind of step is a dataclass there, a
+reader here and one row in the table. Steps are read in file order, so the
+readers can check ids against what earlier steps created, moved or deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from yaml.nodes import Node, SequenceNode
+
+from scenarios import times
+from scenarios.appointments import (
+    BUSY_STATUSES,
+    ONE_DAY,
+    Mailboxes,
+    all_day_bound,
+    check_order,
+    midnight,
+    read_appointment,
+)
+from scenarios.model import (
+    FAULT_KINDS,
+    FAULT_SERVICES,
+    STATUSES,
+    CreateAppointment,
+    DeleteAppointment,
+    ExpectPresence,
+    ExpectTransition,
+    Fault,
+    SetPresence,
+    Step,
+    UpdateAppointment,
+    User,
+)
+from scenarios.yamlnodes import Fields, Reader, line_of, suggest
+
+
+@dataclass
+class Handle:
+    """What the steps so far made of one appointment id."""
+
+    line: int
+    start: datetime
+    end: datetime
+    all_day: bool
+    deleted_at: int | None = None
+
+
+@dataclass
+class StepContext:
+    """What a step reader may check against: users, mailboxes, appointment ids."""
+
+    reader: Reader
+    users: Mapping[str, User]  # by extension
+    mailboxes: Mailboxes
+    handles: dict[str, Handle] = field(default_factory=dict)
+
+    def user(self, fields: Fields) -> str | None:
+        node = fields.require("user")
+        raw = None if node is None else self.reader.nonempty(node, "user")
+        if node is None or raw is None:
+            return None
+        if raw.strip() not in self.users:
+            known = ", ".join(self.users) or "none"
+            self.reader.error(node, f"unknown user {raw!r} (users are extensions; known: {known})")
+            return None
+        return raw.strip()
+
+    def handle(self, fields: Fields) -> tuple[str, Handle] | None:
+        node = fields.require("id")
+        raw = None if node is None else self.reader.nonempty(node, "id")
+        if node is None or raw is None:
+            return None
+        state = self.handles.get(raw)
+        if state is None:
+            hint = suggest(raw, self.handles) if self.handles else " (no appointment has an id)"
+            self.reader.error(node, f"no appointment has the id {raw!r}{hint}")
+            return None
+        if state.deleted_at is not None:
+            self.reader.error(node, f"appointment {raw!r} was deleted at line {state.deleted_at}")
+            return None
+        return raw, state
+
+    def add_handle(self, node: Node, handle: str, state: Handle) -> bool:
+        if handle in self.handles:
+            self.reader.error(
+                node, f"id {handle!r} is already used at line {self.handles[handle].line}"
+            )
+            return False
+        self.handles[handle] = state
+        return True
+
+
+StepReader = Callable[[StepContext, Node, datetime, int], Step | None]
+
+
+def _create(ctx: StepContext, node: Node, at: datetime, line: int) -> Step | None:
+    result = read_appointment(ctx.reader, node, "create_appointment", ctx.mailboxes, None)
+    if result is None:
+        return None
+    handle, appt = result
+    state = Handle(line, appt.start, appt.end, appt.all_day)
+    if handle is not None and not ctx.add_handle(node, handle, state):
+        return None
+    return CreateAppointment(at=at, line=line, id=handle, appointment=appt)
+
+
+UPDATE_KEYS = ("id", "subject", "start", "end", "all_day", "busy_status", "location")
+
+
+def _update(ctx: StepContext, node: Node, at: datetime, line: int) -> Step | None:
+    reader = ctx.reader
+    fields = reader.mapping(node, "update_appointment", UPDATE_KEYS, required=("id",))
+    if fields is None:
+        return None
+    before = len(reader.problems)
+    found = ctx.handle(fields)
+    busy = fields.choice("busy_status", tuple(BUSY_STATUSES))
+    all_day = fields.flag("all_day", found[1].all_day) if found else False
+    if len(reader.problems) > before or found is None:
+        return None
+    handle, state = found
+    if all_day != state.all_day and "start" not in fields:
+        reader.error(fields.key_line("all_day"), "changing all_day needs a new start (and end)")
+        return None
+    start, end = _new_times(reader, fields, state, all_day)
+    if len(reader.problems) > before:
+        return None
+    if not check_order(reader, fields, start or state.start, end or state.end):
+        return None
+    if len([k for k in fields.entries if k != "id"]) == 0:
+        reader.error(node, "update_appointment changes nothing; give " + ", ".join(UPDATE_KEYS[1:]))
+        return None
+    state.start, state.end, state.all_day = start or state.start, end or state.end, all_day
+    return UpdateAppointment(
+        at=at,
+        line=line,
+        id=handle,
+        subject=fields.text("subject"),
+        start=start,
+        end=end,
+        all_day=all_day if "all_day" in fields else None,
+        busy_status=BUSY_STATUSES[busy] if busy else None,
+        location=fields.text("location"),
+    )
+
+
+def _new_times(
+    reader: Reader, fields: Fields, state: Handle, all_day: bool
+) -> tuple[datetime | None, datetime | None]:
+    """The moved start/end; a new start alone keeps the duration (as dragging does)."""
+    duration = state.end - state.start
+    if all_day:
+        if not state.all_day:
+            duration = ONE_DAY
+        first = (
+            all_day_bound(reader, n, "start", reader.day) if (n := fields.get("start")) else None
+        )
+        last = all_day_bound(reader, n, "end", reader.day) if (n := fields.get("end")) else None
+        start = midnight(first, reader) if first else None
+        end = midnight(last, reader) if last else None
+    else:
+        if state.all_day and "start" in fields and "end" not in fields:
+            reader.error(fields.line, "an all-day appointment made timed needs a new end")
+            return None, None
+        start, end = fields.moment("start"), fields.moment("end")
+    if start is not None and end is None:
+        end = start + duration
+    return start, end
+
+
+def _delete(ctx: StepContext, node: Node, at: datetime, line: int) -> Step | None:
+    fields = ctx.reader.mapping(node, "delete_appointment", ("id",), required=("id",))
+    found = None if fields is None else ctx.handle(fields)
+    if found is None:
+        return None
+    found[1].deleted_at = line
+    return DeleteAppointment(at=at, line=line, id=found[0])
+
+
+def _presence_fields(ctx: StepContext, node: Node, verb: str) -> tuple[str, str, Fields] | None:
+    fields = ctx.reader.mapping(
+        node, verb, ("user", "status", "return_time"), required=("user", "status")
+    )
+    if fields is None:
+        return None
+    user = ctx.user(fields)
+    status = fields.choice("status", STATUSES)
+    if user is None or status is None:
+        return None
+    return user, status, fields
+
+
+def _set_presence(ctx: StepContext, node: Node, at: datetime, line: int) -> Step | None:
+    read = _presence_fields(ctx, node, "set_presence")
+    if read is None:
+        return None
+    user, status, fields = read
+    return SetPresence(
+        at=at, line=line, user=user, status=status, return_time=fields.moment("return_time")
+    )
+
+
+def _expect_presence(ctx: StepContext, node: Node, at: datetime, line: int) -> Step | None:
+    read = _presence_fields(ctx, node, "expect_presence")
+    if read is None:
+        return None
+    user, status, fields = read
+    return ExpectPresence(
+        at=at, line=line, user=user, status=status, return_time=fields.moment("return_time")
+    )
+
+
+def _fault(ctx: StepContext, node: Node, at: datetime, line: int) -> Step | None:
+    reader = ctx.reader
+    fields = reader.mapping(
+        node, "fault", ("service", "kind", "duration"), required=("service", "kind")
+    )
+    if fields is None:
+        return None
+    service = fields.choice("service", FAULT_SERVICES)
+    kind = fields.choice("kind", FAULT_KINDS)
+    duration = None
+    if "duration" in fields:
+        duration = fields.duration("duration", timedelta(0))
+        if duration is not None and duration <= timedelta(0):
+            reader.error(fields.key_line("duration"), "fault duration must be positive")
+            return None
+        if duration is None:
+            return None
+    if service is None or kind is None:
+        return None
+    return Fault(at=at, line=line, service=service, kind=kind, duration=duration)
+
+
+# verb -> reader of its arguments. Add a row (and a dataclass in scenarios.model) for a new kind.
+STEP_KINDS: dict[str, StepReader] = {
+    "create_appointment": _create,
+    "update_appointment": _update,
+    "delete_appointment": _delete,
+    "set_presence": _set_presence,
+    "expect_presence": _expect_presence,
+    "fault": _fault,
+}
+
+
+def read_steps(
+    ctx: StepContext, nodes: list[Node], start: datetime, end: datetime | None
+) -> list[Step]:
+    """Every step in order; ``end`` is the file's explicit end (None: derived later)."""
+    reader = ctx.reader
+    steps: list[Step] = []
+    previous: tuple[datetime, int] | None = None
+    for node in nodes:
+        fields = reader.mapping(node, "step", ("at", *STEP_KINDS), required=("at",))
+        if fields is None:
+            continue
+        verbs = [k for k in fields.entries if k != "at"]
+        given = len(getattr(node, "value", ())) - ("at" in fields.entries)
+        if len(verbs) > 1:
+            reader.error(node, f"a step does one thing; this one has {' and '.join(verbs)}")
+        elif not verbs and given == 0:
+            reader.error(node, "a step needs one of: " + ", ".join(STEP_KINDS))
+        at = fields.moment("at")
+        line = line_of(node)
+        if at is not None:
+            shown = times.describe(at, reader.zone)
+            if previous is not None and at < previous[0]:
+                reader.error(
+                    fields.key_line("at"),
+                    f"steps must be in time order: {shown} is before the step at line "
+                    f"{previous[1]} ({times.describe(previous[0], reader.zone)})",
+                )
+            else:
+                previous = (at, line)
+            if at < start:
+                reader.error(fields.key_line("at"), f"step at {shown} is before the scenario start")
+            if end is not None and at > end:
+                reader.error(fields.key_line("at"), f"step at {shown} is after the scenario end")
+        if at is None or len(verbs) != 1:
+            continue
+        args = fields.get(verbs[0])
+        if args is None:
+            reader.error(fields.key_line(verbs[0]), f"{verbs[0]} needs its arguments")
+            continue
+        step = STEP_KINDS[verbs[0]](ctx, args, at, line)
+        if step is not None:
+            steps.append(step)
+    return steps
+
+
+TRANSITION_KEYS = ("user", "status", "between", "return_time")
+
+
+def read_transitions(
+    ctx: StepContext, nodes: list[Node], start: datetime, end: datetime | None
+) -> list[ExpectTransition]:
+    reader = ctx.reader
+    found: list[ExpectTransition] = []
+    last_of_user: dict[str, ExpectTransition] = {}
+    for node in nodes:
+        fields = reader.mapping(
+            node, "transition", TRANSITION_KEYS, required=("user", "status", "between")
+        )
+        if fields is None:
+            continue
+        user = ctx.user(fields)
+        status = fields.choice("status", STATUSES)
+        between = _between(reader, fields, start, end)
+        return_time = fields.moment("return_time")
+        if user is None or status is None or between is None:
+            continue
+        item = ExpectTransition(user, status, between, return_time, line_of(node))
+        earlier = last_of_user.get(user)
+        if earlier is not None and between[1] < earlier.between[0]:
+            reader.error(
+                node,
+                f"transitions of user {user} must be in order: this window ends before the "
+                f"one at line {earlier.line} begins",
+            )
+        last_of_user[user] = item
+        found.append(item)
+    return found
+
+
+def _between(
+    reader: Reader, fields: Fields, start: datetime, end: datetime | None
+) -> tuple[datetime, datetime] | None:
+    node = fields.get("between")
+    if node is None:
+        return None
+    bounds = reader.sequence(node, "between")
+    if len(bounds) != 2:
+        if isinstance(node, SequenceNode):
+            reader.error(node, f"between needs two times [from, to], not {len(bounds)}")
+        return None
+    first, last = (reader.moment(b, "between") for b in bounds)
+    if first is None or last is None:
+        return None
+    zone = reader.zone
+    if last < first:
+        reader.error(node, f"between ends ({times.describe(last, zone)}) before it begins")
+        return None
+    if last < start:
+        reader.error(node, "between ends before the scenario start")
+    if end is not None and first > end:
+        reader.error(node, "between begins after the scenario end")
+    return first, last
