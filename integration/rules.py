@@ -1,0 +1,436 @@
+"""Calendar -> presence rules R1..R13 as a pure, clock-driven state machine.
+
+One ``UserRuleState`` per polled user. At every successful poll the scheduler calls
+``step(state, appointments, now, current_presence=..., settings=..., user=...)`` and
+gets back the new state and the presence commands to send (``SetPresence``,
+``ReturnToOffice``); when a poll fails it calls ``poll_failed(state, now)``. Nothing here
+reads a clock, talks to Exchange or to the PBX: ``now`` is the PBX clock at the poll,
+``current_presence`` what the PBX reports right before it. If sending the commands
+fails, keep the *old* state and call ``poll_failed`` on it: the state assumes that its
+commands took effect (otherwise the next poll would take them for a manual change, R8).
+
+R1/R2 (who is polled, how) belong to the scheduler and the sources; R14 to the PBX.
+How each remaining rule is read, where the contract leaves room:
+
+- R3 start minute. An appointment's start minute is ``[start floored to the minute,
+  +60 s)``. It sets presence at the first successful poll inside that minute (a second
+  poll in the same minute does nothing more). If its start minute passed with no
+  successful poll in it (``last successful poll < start minute``: engine not yet
+  running, polls failing) it sets presence only with ``catch_up``, at the first
+  successful poll while it is still in progress (before its end minute). A start
+  minute that *had* a poll is never caught up, e.g. when the keyword was only added
+  to the subject later.
+- R4 3-minute rule. ``start - first_seen < lead_time`` ignores the appointment for
+  good; ``first_seen`` is the poll time (PBX clock) that first saw the appointment id
+  with its current start, compared to the start as Exchange reports it (R13). ``created``
+  does not matter while polls work. After a gap (the engine's first poll, or the first
+  success after failed polls) the engine could not have seen what changed during the
+  gap, so an appointment (or new start) first seen then is dated to the latest of the
+  last successful poll and its own ``modified``/``created`` stamp (Exchange clock,
+  capped at ``now``); with neither it counts as old. So an appointment created
+  yesterday is honoured when the engine starts at 11:59 or at 12:10 (then via
+  catch-up), and one created during an outage 1 minute before its start is ignored.
+- R4 and moves (R11). A new start is judged afresh against the poll that first saw
+  it, even for an appointment ignored before. An appointment whose presence is
+  active (or was overridden, R8) and whose new start keeps it in progress is not
+  restarted: only its subject and end are taken over.
+- R5 keywords: ``integration.keywords``; the latest subject counts. An active
+  appointment whose keyword changes changes presence (reason ``changed``); one that
+  loses its keyword ends as if deleted (R11).
+- R6 return time = the appointment's end; if the end of the appointment whose presence
+  is shown moves while it is active, the return time follows (reason ``changed``).
+- R7 end. An appointment is in progress until its end minute (``end`` floored): at the
+  first poll at or after that, with auto back to office, presence returns to office;
+  without it, nothing is sent (the PBX extends the return time) and the engine lets
+  go of the presence. An appointment that ended is never revived by a later change.
+  An appointment shorter than its own minute (start and end in one minute) never sets
+  presence.
+- R8 manual change: the PBX reports a status other than the one the engine last set,
+  or ``set_by`` other than ``ENGINE_SET_BY`` (the PBX's 15-minute extension keeps
+  ``set_by``). Then every appointment whose presence the engine set or was holding
+  for an overlap (R9) is left alone until it ends: no set back, no resume, no return
+  to office. Appointments starting later set presence as usual. ``current_presence``
+  None means "unknown" and detects nothing.
+- R9 overlaps. Among in-progress appointments that set (or, at one poll, would have
+  set) presence, the one with the latest start is shown; equal starts: the one ending
+  first, then the lower id. When it ends (or goes, R11) the next such one is shown
+  again (reason ``resume``), with or without auto back to office, since its status is
+  more accurate than letting the ended one linger.
+- R10 each occurrence is its own ``Appointment`` (unique id); nothing special here.
+- R11 a deletion is the appointment missing from the read. Deleted/shortened/moved
+  away while shown: R7 applies at that poll (office with auto back, else nothing).
+- R12 all-day events are appointments whose start is local midnight as an instant: at
+  30 s polling the first poll of the day falls in their start minute. With longer
+  intervals or an outage over midnight, R3 (catch-up) decides like for any other.
+- R13 nothing is corrected: appointment times are compared with the PBX clock as is.
+- Engine restart: a fresh state (no poll yet) adopts a presence the PBX says the
+  engine set, if an in-progress keyword appointment not ignored by R4 matches its
+  status; so auto back to office still happens at its end.
+
+The calendar read must cover in-progress appointments and reach at least
+``lead_time`` + one poll interval ahead, else appointments entering the window are
+first seen too late (R4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from integration import keywords
+from integration.appointments import Appointment
+
+OFFICE = "office"
+ENGINE_SET_BY = "engine"  # the PBX's set_by for presence the engine set (R8)
+DEFAULT_LEAD_TIME = timedelta(minutes=3)
+MINUTE = timedelta(minutes=1)
+
+
+class Reason(StrEnum):
+    """Why a command was issued; the rule ids are in the comments."""
+
+    START = "start"  # R3: first poll inside the start minute (R9: a later start wins)
+    CATCH_UP = "catch_up"  # R3: start minute missed, catch-up on, still in progress
+    RESUME = "resume"  # R9: the shown appointment ended, an earlier one still runs
+    CHANGED = "changed"  # R5/R6/R11: the shown appointment's keyword or end changed
+    END = "end"  # R7: end minute reached (also shortened into the past, R11)
+    REMOVED = "removed"  # R11: deleted, moved away or lost its keyword while shown
+
+
+class Phase(StrEnum):
+    """Where one appointment stands for the engine."""
+
+    WAITING = "waiting"  # honoured by R4, its start minute not reached yet
+    IGNORED = "ignored"  # R4: for good, unless its start moves
+    STARTED = "started"  # set presence (or stands by under a later one, R9)
+    OVERRIDDEN = "overridden"  # R8: someone else changed presence; hands off
+    DONE = "done"  # ended, or its start minute passed without setting presence
+
+
+@dataclass(frozen=True, slots=True)
+class SetPresence:
+    status: str
+    return_time: datetime
+    reason: Reason
+    appointment_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnToOffice:
+    reason: Reason
+    appointment_id: str | None = None
+    status: str = OFFICE
+
+
+Command = SetPresence | ReturnToOffice
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentPresence:
+    """What the PBX reports at the poll; ``set_by`` None when it does not say."""
+
+    status: str
+    return_time: datetime | None = None
+    set_by: str | None = None
+
+
+class RuleSettings(Protocol):
+    """The polling settings the rules read (``integration.config.PollingConfig`` fits)."""
+
+    @property
+    def lead_time(self) -> timedelta: ...
+
+    @property
+    def catch_up(self) -> bool: ...
+
+
+class RuleUser(Protocol):
+    """The PBX user settings the rules read."""
+
+    @property
+    def language(self) -> str: ...
+
+    @property
+    def auto_back_to_office(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    lead_time: timedelta = DEFAULT_LEAD_TIME
+    catch_up: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    language: str = keywords.DEFAULT_LANGUAGE
+    auto_back_to_office: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    """One appointment as the engine knows it: latest version, R4 facts, phase."""
+
+    appointment: Appointment
+    seen_start: datetime  # the start R4 judged
+    first_seen: datetime | None  # R4 reference; None: older than anything we know
+    phase: Phase
+
+
+@dataclass(frozen=True, slots=True)
+class EnginePresence:
+    """The presence the engine last set and still answers for."""
+
+    status: str
+    return_time: datetime
+    appointment_id: str
+
+
+@dataclass(frozen=True)
+class UserRuleState:
+    """Everything the engine remembers about one user between polls (treat as
+    immutable; ``step`` returns a new one)."""
+
+    tracked: Mapping[str, Tracked] = field(default_factory=dict)
+    last_poll: datetime | None = None  # last successful poll (PBX clock)
+    missed_poll: bool = False  # a poll failed since ``last_poll``
+    engine_presence: EnginePresence | None = None
+
+    @property
+    def after_gap(self) -> bool:
+        """The next poll follows a stretch the engine could not see."""
+        return self.last_poll is None or self.missed_poll
+
+
+# -- helpers ----------------------------------------------------------------
+
+
+def minute_of(instant: datetime) -> datetime:
+    """The start of the minute holding ``instant`` (R3, R7)."""
+    return instant.replace(second=0, microsecond=0)
+
+
+def _aware_utc(now: datetime) -> datetime:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"poll time must be timezone-aware, got naive {now}")
+    return now.astimezone(UTC)
+
+
+def _check_order(state: UserRuleState, now: datetime) -> None:
+    if state.last_poll is not None and now < state.last_poll:
+        raise ValueError(f"poll at {now} is before the last poll at {state.last_poll}")
+
+
+def _in_progress(appointment: Appointment, now: datetime) -> bool:
+    """Inside ``[start minute, end minute)``: the span R3 and R7 give presence."""
+    return minute_of(appointment.start) <= now < minute_of(appointment.end)
+
+
+def _gap_reference(
+    appointment: Appointment, last_poll: datetime | None, now: datetime
+) -> datetime | None:
+    """R4 after a gap: the earliest the engine could have seen this version."""
+    known = [t for t in (last_poll, appointment.last_changed) if t is not None]
+    return min(max(known), now) if known else None
+
+
+def _first_sight(
+    appointment: Appointment, now: datetime, state: UserRuleState, lead_time: timedelta
+) -> Tracked:
+    """A new appointment, or a new start: judge it by R4."""
+    seen = _gap_reference(appointment, state.last_poll, now) if state.after_gap else now
+    ignored = seen is not None and appointment.start - seen < lead_time  # R4
+    return Tracked(
+        appointment, appointment.start, seen, Phase.IGNORED if ignored else Phase.WAITING
+    )
+
+
+def _observe(
+    old: Tracked | None,
+    appointment: Appointment,
+    now: datetime,
+    state: UserRuleState,
+    lead_time: timedelta,
+) -> Tracked:
+    if old is None:
+        return _first_sight(appointment, now, state, lead_time)
+    if appointment.start == old.seen_start:
+        return replace(old, appointment=appointment)  # R11: the latest version counts
+    if old.phase in (Phase.STARTED, Phase.OVERRIDDEN) and _in_progress(appointment, now):
+        # Moved while active but still in progress: not a new start (R4 judges starts).
+        return replace(old, appointment=appointment, seen_start=appointment.start)
+    return _first_sight(appointment, now, state, lead_time)  # R4 + R11: moved
+
+
+def _advance(
+    tracked: Tracked, status: str | None, now: datetime, last_poll: datetime | None, catch_up: bool
+) -> tuple[Tracked, Reason | None]:
+    """Move one appointment's phase on at this poll; the start reason if it starts."""
+    appointment = tracked.appointment
+    start_minute = minute_of(appointment.start)
+    ended = now >= minute_of(appointment.end)
+    if tracked.phase is Phase.WAITING:
+        if now < start_minute:
+            return tracked, None
+        if ended:  # R7 reached before it could start (sub-minute, or an outage)
+            return replace(tracked, phase=Phase.DONE), None
+        in_start_minute = now < start_minute + MINUTE
+        if status is None:  # R5: no keyword, no presence; it may still get one this minute
+            return (
+                (tracked, None) if in_start_minute else (replace(tracked, phase=Phase.DONE), None)
+            )
+        if in_start_minute:
+            return replace(tracked, phase=Phase.STARTED), Reason.START  # R3
+        missed = last_poll is None or last_poll < start_minute
+        if catch_up and missed:
+            return replace(tracked, phase=Phase.STARTED), Reason.CATCH_UP  # R3 catch-up
+        return replace(tracked, phase=Phase.DONE), None  # R3: start minute passed
+    if tracked.phase is Phase.STARTED and (ended or status is None):
+        return replace(tracked, phase=Phase.DONE), None  # R7 / R11 (keyword gone)
+    if tracked.phase is Phase.OVERRIDDEN and ended:
+        return replace(tracked, phase=Phase.DONE), None
+    return tracked, None
+
+
+def _manually_changed(owned: EnginePresence, current: CurrentPresence) -> bool:
+    """R8: the PBX shows a presence the engine did not set."""
+    if current.status != owned.status:
+        return True
+    return current.set_by is not None and current.set_by != ENGINE_SET_BY
+
+
+def _shown(candidates: Iterable[Tracked]) -> Tracked | None:
+    """R9: latest start wins; equal starts: the one ending first, then the lower id."""
+    best: Tracked | None = None
+    for t in candidates:
+        a = t.appointment
+        if best is None:
+            best = t
+            continue
+        b = best.appointment
+        if (a.start, b.end, b.id) > (b.start, a.end, a.id):
+            best = t
+    return best
+
+
+def _adopt(
+    tracked: dict[str, Tracked],
+    statuses: Mapping[str, str | None],
+    current: CurrentPresence | None,
+    now: datetime,
+) -> EnginePresence | None:
+    """Engine restart: take back the presence the PBX says the engine set."""
+    if current is None or current.set_by != ENGINE_SET_BY or current.status == OFFICE:
+        return None
+    matching = [
+        t
+        for t in tracked.values()
+        if t.phase is Phase.WAITING
+        and statuses[t.appointment.id] == current.status
+        and _in_progress(t.appointment, now)
+    ]
+    chosen = _shown(matching)
+    if chosen is None:
+        return None
+    tracked[chosen.appointment.id] = replace(chosen, phase=Phase.STARTED)
+    return EnginePresence(current.status, chosen.appointment.end, chosen.appointment.id)
+
+
+def _end_reason(
+    appointment_id: str, old: Mapping[str, Tracked], new: Mapping[str, Tracked], now: datetime
+) -> Reason:
+    """R7 if the shown appointment's (latest known) end minute was reached, else R11."""
+    latest = new.get(appointment_id) or old.get(appointment_id)
+    if latest is not None and now >= minute_of(latest.appointment.end):
+        return Reason.END
+    return Reason.REMOVED
+
+
+# -- the two entry points ---------------------------------------------------
+
+
+def poll_failed(state: UserRuleState, now: datetime) -> UserRuleState:
+    """A poll at ``now`` did not read the calendar: remember the gap (R3, R4)."""
+    _check_order(state, _aware_utc(now))
+    return replace(state, missed_poll=True)
+
+
+def step(
+    state: UserRuleState,
+    appointments: Iterable[Appointment],
+    now: datetime,
+    *,
+    current_presence: CurrentPresence | None,
+    settings: RuleSettings = Settings(),
+    user: RuleUser = User(),
+) -> tuple[UserRuleState, list[Command]]:
+    """One successful poll at ``now`` (PBX clock) that read ``appointments``.
+
+    ``current_presence`` is the user's presence on the PBX right before this poll's
+    commands. Returns the new state and the commands to send, in order (at most one).
+    """
+    now = _aware_utc(now)
+    _check_order(state, now)
+    table = keywords.table_for(user.language)
+    rows: dict[str, Appointment] = {}
+    for appointment in appointments:
+        if appointment.id in rows:
+            raise ValueError(f"appointment id {appointment.id!r} appears twice in one read")
+        rows[appointment.id] = appointment
+    statuses = {key: table.status_for(a.subject) for key, a in rows.items()}  # R5
+
+    owned = state.engine_presence
+    before = dict(state.tracked)
+    if (
+        owned is not None
+        and current_presence is not None
+        and _manually_changed(owned, current_presence)  # R8
+    ):
+        before = {
+            key: replace(t, phase=Phase.OVERRIDDEN) if t.phase is Phase.STARTED else t
+            for key, t in before.items()
+        }
+        owned = None
+
+    # R4, R10, R11: take in the latest versions; rows no longer read are deleted.
+    tracked = {
+        key: _observe(before.get(key), a, now, state, settings.lead_time) for key, a in rows.items()
+    }
+    if state.last_poll is None and owned is None:
+        owned = _adopt(tracked, statuses, current_presence, now)
+
+    started_now: dict[str, Reason] = {}
+    for key, t in tracked.items():
+        tracked[key], reason = _advance(t, statuses[key], now, state.last_poll, settings.catch_up)
+        if reason is not None:
+            started_now[key] = reason
+
+    shown = _shown(t for t in tracked.values() if t.phase is Phase.STARTED)  # R9
+    commands: list[Command] = []
+    if shown is None:
+        if owned is not None:
+            if user.auto_back_to_office:  # R7 (R11: deleted or shortened while active)
+                reason = _end_reason(owned.appointment_id, state.tracked, tracked, now)
+                commands.append(ReturnToOffice(reason, owned.appointment_id))
+            owned = None  # without auto back the presence stays; the PBX extends it
+    else:
+        a = shown.appointment
+        status = statuses[a.id]
+        assert status is not None  # STARTED implies a keyword (_advance)
+        wanted = EnginePresence(status, a.end, a.id)  # R6: return time = end
+        if wanted != owned:
+            if a.id in started_now:
+                reason = started_now[a.id]  # R3 (R9: the later start wins)
+            elif owned is not None and owned.appointment_id == a.id:
+                reason = Reason.CHANGED
+            else:
+                reason = Reason.RESUME  # R9
+            commands.append(SetPresence(status, a.end, reason, a.id))
+            owned = wanted
+
+    new_state = UserRuleState(
+        tracked=tracked, last_poll=now, missed_poll=False, engine_presence=owned
+    )
+    return new_state, commands
