@@ -207,23 +207,24 @@ def _parser() -> etree.XMLParser:
     return parser
 
 
-def parse_xml(content: bytes) -> etree._Element:
+def parse_xml(content: bytes, mailbox: str | None = None) -> etree._Element:
     """Parse an answer safely; SourceProtocolError for anything that is not plain XML."""
+    refused = SourceProtocolError("answer has a DOCTYPE; refused", mailbox=mailbox)
     if b"<!DOCTYPE" in content:
-        raise SourceProtocolError("answer has a DOCTYPE; refused", code="DOCTYPE")
+        raise refused
     try:
         root = etree.fromstring(content, _parser())
     except etree.XMLSyntaxError as exc:
-        raise SourceProtocolError(f"answer is not XML: {exc}", code="not XML") from None
+        raise SourceProtocolError(f"answer is not XML: {exc}", mailbox=mailbox) from None
     if root.getroottree().docinfo.doctype:
-        raise SourceProtocolError("answer has a DOCTYPE; refused", code="DOCTYPE")
+        raise refused
     return root
 
 
 def parse_find_item(content: bytes, mailbox: str | None = None) -> FindItemResult:
     """Parse a FindItem answer (HTTP 200 or a 500 SOAP Fault) into appointments,
     raising the ``SourceError`` that the server's response code means."""
-    return interpret_envelope(soap_payload(parse_xml(content), mailbox), mailbox)
+    return interpret_envelope(soap_payload(parse_xml(content, mailbox), mailbox), mailbox)
 
 
 def soap_payload(root: etree._Element, mailbox: str | None) -> etree._Element:
@@ -505,7 +506,7 @@ class EwsCalendarSource:
             # EWS reports header and security failures as a SOAP Fault with HTTP 500;
             # anything else with a 500 is IIS or ASP.NET failing: try again later.
             try:
-                payload = soap_payload(parse_xml(response.content), mailbox)
+                payload = soap_payload(parse_xml(response.content, mailbox), mailbox)
             except SourceProtocolError:
                 payload = None
             if payload is not None and payload.tag == _FAULT:
