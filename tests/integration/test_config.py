@@ -309,3 +309,14 @@ def test_durations(text: str, expected: timedelta) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError, match="must be a duration"):
         parse_duration(text)
+
+
+def test_the_documented_example_loads(tmp_path: Path) -> None:
+    doc = Path(__file__).parents[2] / "docs" / "engine-config.md"
+    example = doc.read_text().split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "ca.pem").write_text("x")
+    config = load_config_text(example, tmp_path)
+    assert config.exchange.ca_file == tmp_path / "ca.pem"
+    assert config.polling.concurrency == 50
+    assert config.pbx is not None and config.smtp is not None
+    assert config.smtp.security == "starttls" and config.smtp.port == 587
