@@ -162,12 +162,12 @@ class Pbx:
             self._last_change[user.extension] = now
         return user
 
-    def update_user(self, extension: str, **changes: Any) -> User:
+    def update_user(self, extension: str, /, **changes: Any) -> User:
         """Change a subscriber's settings; the extension itself cannot change."""
         if "extension" in changes and changes["extension"] != extension:
             raise InvalidInput("cannot be changed", "extension")
         with self._locked():
-            self._catch_up()  # extensions due so far follow the old settings
+            now = self._catch_up()  # extensions due so far follow the old settings
             current = self._user(extension)
             unknown = set(changes) - {f.name for f in dataclasses.fields(User)}
             if unknown:
@@ -175,6 +175,8 @@ class Pbx:
             updated = dataclasses.replace(current, **changes)
             self._check_email_free(updated.email, extension)
             self._users[extension] = updated
+            # New settings act from now on: no extension is stamped before this change.
+            self._last_change[extension] = max(self._last_change[extension], now)
         return updated
 
     def users(self) -> list[User]:

@@ -27,6 +27,8 @@ class PbxServer:
     ) -> None:
         self.pbx = pbx
         self._server = wsgi.Server((host, port), PbxApi(pbx), numthreads=threads)
+        # cheroot's serve loop wakes this often; stop() waits for it (default 0.5 s).
+        self._server.expiration_interval = 0.05
         self._thread: threading.Thread | None = None
 
     def start(self) -> PbxServer:
