@@ -73,7 +73,13 @@ def _extension_order(extension: str) -> tuple[int, str]:
 
 
 class Pbx:
-    """An OpenScape Business as the Exchange integration sees it."""
+    """An OpenScape Business as the Exchange integration sees it.
+
+    The R7 extension applies to users without auto back to office (with it,
+    the engine returns them to office, as the vendor's "automatic reset"); it
+    moves only the return time and keeps ``set_by``, so it is never mistaken
+    for a manual change (R8). Its journal entries say ``set_by="pbx"``.
+    """
 
     def __init__(
         self,
