@@ -180,8 +180,9 @@ def read_appointment(
         return None
     created = None
     if scenario_start is not None:
-        # Already in Exchange at the start: made a day before it (or before its own start).
-        created = fields.moment("created") or min(start, scenario_start) - ONE_DAY
+        # Already in Exchange at the start: made a day before its start, but no later
+        # than the scenario start (a future appointment was not made in the future).
+        created = fields.moment("created") or min(start - ONE_DAY, scenario_start)
         if created > scenario_start:
             reader.error(
                 fields.key_line("created"),

@@ -84,6 +84,8 @@ PHONE_KEYS = {
 }
 CONTACT_KEYS = ("display_name", "given_name", "surname", "company", "email", "emails", *PHONE_KEYS)
 MAX_FOLDERS = 10_000  # aliases can make a small file describe a huge tree
+MAX_CONTACTS = 100_000
+MAX_FOLDER_DEPTH = 64
 DEFAULT_LENGTH = timedelta(hours=1)  # a file without steps or transitions runs this long
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _EXTENSION = re.compile(r"\d{1,15}")
@@ -196,7 +198,7 @@ class _Builder:
             state = Handle(line_of(node), appointment.start, appointment.end, appointment.all_day)
             if handle is not None:
                 ctx.add_handle(node, handle, state)
-        seed.public_folders = self.folders(top.items("public_folders"), [0])
+        seed.public_folders = self.folders(top.items("public_folders"), [0, 0], 1)
         steps = read_steps(ctx, top.items("steps"), anchor, end)
         transitions = read_transitions(ctx, top.items("expect_transitions"), anchor, end)
         if start is None or zone is None:
@@ -354,14 +356,18 @@ class _Builder:
             password=user.password,
         )
 
-    def folders(self, nodes: list[Node], count: list[int]) -> list[SeedFolder]:
+    def folders(self, nodes: list[Node], count: list[int], depth: int) -> list[SeedFolder]:
+        """Folders of one level; ``count`` is [folders, contacts] so far, over all levels."""
         reader = self.reader
         folders: list[SeedFolder] = []
         names: dict[str, int] = {}
+        if nodes and depth > MAX_FOLDER_DEPTH:
+            reader.error(nodes[0], f"public folders nest deeper than {MAX_FOLDER_DEPTH} levels")
+            return folders
         for node in nodes:
             count[0] += 1
-            if count[0] > MAX_FOLDERS:
-                reader.error(node, f"more than {MAX_FOLDERS} public folders")
+            if count[0] > MAX_FOLDERS or count[1] > MAX_CONTACTS:
+                reader.error(node, f"more than {MAX_FOLDERS} folders or {MAX_CONTACTS} contacts")
                 return folders
             fields = reader.mapping(node, "public folder", FOLDER_KEYS, required=("name",))
             if fields is None:
@@ -375,8 +381,10 @@ class _Builder:
                 )
             elif name is not None:
                 names[name.lower()] = fields.line
-            contacts = [c for c in map(self.contact, fields.items("contacts")) if c]
-            children = self.folders(fields.items("folders"), count)
+            contact_nodes = fields.items("contacts")
+            count[1] += len(contact_nodes)
+            contacts = [c for c in map(self.contact, contact_nodes) if c]
+            children = self.folders(fields.items("folders"), count, depth + 1)
             folders.append(SeedFolder(name or "", contacts, children))
         return folders
 

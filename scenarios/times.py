@@ -76,7 +76,7 @@ def _offset(text: str) -> timezone:
     digits = text[1:].replace(":", "")
     hours, minutes = int(digits[:2]), int(digits[2:] or 0)
     if hours > 23 or minutes > 59:
-        raise ValueError(f"bad UTC offset {text!r}")
+        raise ValueError(f"bad UTC offset {text!r} (hours 0..23, minutes 0..59)")
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
@@ -122,7 +122,11 @@ def parse_moment(text: str, zone: ZoneInfo, day: date) -> datetime:
         raise ValueError(f"bad time {text!r}: {MOMENT_HINT}")
     naive = datetime.combine(parse_date(match["date"]), parse_clock(match["clock"]))
     if match["offset"]:
-        return naive.replace(tzinfo=_offset(match["offset"])).astimezone(UTC)
+        try:
+            zone_offset = _offset(match["offset"])
+        except ValueError as exc:
+            raise ValueError(f"bad time {text!r}: {exc}") from None
+        return naive.replace(tzinfo=zone_offset).astimezone(UTC)
     return local_instant(naive, zone)
 
 

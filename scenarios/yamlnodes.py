@@ -55,22 +55,63 @@ def line_of(node: Node) -> int:
 
 def compose(text: str) -> tuple[Node | None, list[tuple[int, str]]]:
     """The document's root node (None when empty) and problems found while parsing."""
-    loader = LineLoader(text)
+    loader = None
     try:
+        loader = LineLoader(text)  # checks for unprintable characters already
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = int(mark.line) + 1 if mark is not None else 1
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        # At the end of the stream the mark is past the last line: name the last one.
+        last = max(1, len(text.splitlines()))
+        line = min(int(mark.line) + 1, last) if mark is not None else 1
+        context = exc.context or ""
+        if exc.context_mark is not None and int(exc.context_mark.line) + 1 != line:
+            context += f" (line {int(exc.context_mark.line) + 1})"
+        problem = " ".join(p for p in (context, exc.problem) if p)
         return None, [(line, f"YAML syntax error: {problem}")]
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, max(exc.position, 0)) + 1
-        return None, [(line, f"character {exc.character!r} is not allowed in YAML")]
+        char = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        return None, [(line, f"character {char!r} is not allowed in YAML")]
     except yaml.YAMLError as exc:
         return None, [(1, f"YAML error: {exc}")]
+    except RecursionError:
+        return None, [(1, "the file nests lists and mappings too deeply")]
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        if loader is not None:
+            loader.dispose()  # type: ignore[no-untyped-call]
+    if root is not None and (loop := _cycle(root)) is not None:
+        return None, [(line_of(loop), "an alias here refers to a node that contains it")]
     return root, list(loader.duplicates)
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _cycle(root: Node) -> Node | None:
+    """A node reachable from itself through aliases (``&a [*a]``), if any."""
+    # Iterative depth-first search: the tree may be deep, and a cycle is endless.
+    on_path: set[int] = {id(root)}
+    done: set[int] = set()
+    stack = [(root, iter(_children(root)))]
+    while stack:
+        node, pending = stack[-1]
+        child = next(pending, None)
+        if child is None:
+            on_path.discard(id(node))
+            done.add(id(node))
+            stack.pop()
+        elif id(child) in on_path:
+            return child
+        elif id(child) not in done:
+            on_path.add(id(child))
+            stack.append((child, iter(_children(child))))
+    return None
 
 
 def is_null(node: Node | None) -> bool:
