@@ -8,6 +8,8 @@ reads a clock, talks to Exchange or to the PBX: ``now`` is the PBX clock at the 
 ``current_presence`` what the PBX reports right before it. If sending the commands
 fails, keep the *old* state and call ``poll_failed`` on it: the state assumes that its
 commands took effect (otherwise the next poll would take them for a manual change, R8).
+A step returns at most one command; the gateway must set presence with
+``set_by=ENGINE_SET_BY`` so that R8 can tell the engine's own presence from a manual one.
 
 R1/R2 (who is polled, how) belong to the scheduler and the sources; R14 to the PBX.
 How each remaining rule is read, where the contract leaves room:
@@ -42,7 +44,8 @@ How each remaining rule is read, where the contract leaves room:
 - R7 end. An appointment is in progress until its end minute (``end`` floored): at the
   first poll at or after that, with auto back to office, presence returns to office;
   without it, nothing is sent (the PBX extends the return time) and the engine lets
-  go of the presence. An appointment that ended is never revived by a later change.
+  go of the presence. Extending an appointment that ended does not revive it (moving
+  its start into the future does: a new start, judged by R4).
   An appointment shorter than its own minute (start and end in one minute) never sets
   presence.
 - R8 manual change: the PBX reports a status other than the one the engine last set,
