@@ -137,6 +137,11 @@ def read_times(
         given = all_day_bound(reader, end_node, "end", day)
         if given is None:
             return None, None
+        if given <= first:
+            reader.error(
+                end_node, "an all-day appointment ends (exclusive) at least a day after it starts"
+            )
+            return None, None
         last = given
     return midnight(first, reader), midnight(last, reader)
 

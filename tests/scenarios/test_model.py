@@ -175,6 +175,12 @@ INVALID: list[tuple[str, str, str]] = [
         "must be a date or a midnight",
     ),
     (
+        "all-day-empty",
+        B + "appointments:\n  - mailbox: user1@domain.net\n    all_day: true\n"
+        "    start: 2026-01-07\n    end: 2026-01-07  #!\n",
+        "ends (exclusive) at least a day after it starts",
+    ),
+    (
         "created-late",
         B + "appointments:\n  - mailbox: user1@domain.net\n    start: '12:00'\n    end: '13:00'\n"
         "    created: '11:55'  #!\n",
@@ -964,3 +970,29 @@ def test_problems_carry_the_given_path_for_text() -> None:
         "inline.yaml:1: start: bad time 'later': a time is HH:MM or HH:MM:SS (on the start date)"
         " or YYYY-MM-DD HH:MM[:SS][+HH:MM]"
     ]
+
+
+# ------------------------------------------------------------------------------ docs
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "scenario-format.md"
+
+
+def doc_examples() -> list[tuple[int, str]]:
+    text = DOCS.read_text(encoding="utf-8")
+    return [
+        (text.count("\n", 0, m.start()) + 2, m.group(1))
+        for m in re.finditer(r"```yaml\n(.*?)```", text, re.S)
+    ]
+
+
+def test_docs_have_examples() -> None:
+    assert len(doc_examples()) >= 5
+
+
+@pytest.mark.parametrize(("line", "example"), doc_examples(), ids=lambda v: str(v)[:12])
+def test_docs_examples_load(line: int, example: str) -> None:
+    try:
+        scenario = parse_scenario(example, f"{DOCS.name} (example at line {line})")
+    except ScenarioError as exc:
+        pytest.fail(str(exc))
+    assert scenario.name
