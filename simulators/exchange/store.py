@@ -32,7 +32,7 @@ from simulators.exchange.model import (
     Occurrence,
     OccurrenceOverride,
 )
-from simulators.exchange.recurrence import occurrence_starts
+from simulators.exchange.recurrence import localize, occurrence_starts
 
 # Distinguished folders of every mailbox: (distinguished id, kind, class, en name, de name).
 MAILBOX_FOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -503,6 +503,32 @@ class ExchangeStore:
         for row in self._expand(master, day_start, day_start + timedelta(days=1), by_original=True):
             return row
         raise StoreError("ErrorItemNotFound", f"the series has no occurrence on {original_date}")
+
+    def occurrence_on(self, master: CalendarItem, original_date: date) -> Occurrence:
+        """The (possibly modified) occurrence originally on ``original_date``."""
+        with self._lock:
+            if original_date in master.deleted:
+                raise StoreError(
+                    "ErrorCalendarOccurrenceIsDeletedFromRecurrence",
+                    "Occurrence index is for an occurrence that has been deleted from the "
+                    "recurrence.",
+                )
+            return self._occurrence_on(master, original_date)
+
+    def modified_occurrences(self, master: CalendarItem) -> list[Occurrence]:
+        """The exceptions of a series, by original start."""
+        with self._lock:
+            rows = [self._occurrence_on(master, day) for day in sorted(master.exceptions)]
+        return rows
+
+    def deleted_occurrence_starts(self, master: CalendarItem) -> list[datetime]:
+        """Original UTC starts of the deleted occurrences of a series, in order."""
+        assert master.recurrence is not None
+        zone = ZoneInfo(master.time_zone)
+        local_start = master.start.astimezone(zone).time()
+        return [
+            localize(datetime.combine(day, local_start), zone) for day in sorted(master.deleted)
+        ]
 
     def all_calendar_items(self) -> Iterable[CalendarItem]:
         return [i for i in self.items.values() if isinstance(i, CalendarItem)]

@@ -1,0 +1,202 @@
+"""One web site like the Exchange server's IIS site: EWS at /ews/exchange.asmx
+today, room for WebDAV (/exchange/, /public/) and OWA (/owa/) under the same port.
+
+``start_site(store, host, port, tls)`` serves it with cheroot on a thread, plain
+HTTP or HTTPS with a certificate from a CA generated at start (trustme; SAN
+127.0.0.1, ::1 and localhost), and returns a ``RunningSite``. Every mounted
+service is wrapped by the request journal and fault injection of the site.
+Paths match case-insensitively, as IIS matches them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+from simulators.clock import utc_now
+from simulators.exchange.ews import EWS_PATH, EwsOptions, make_ews_app
+from simulators.exchange.ews.middleware import (
+    ClockFn,
+    FaultInjecting,
+    FaultInjector,
+    Journaled,
+    RequestJournal,
+    WsgiApp,
+)
+from simulators.exchange.store import ExchangeStore
+
+SERVER_HEADER = "Microsoft-IIS/7.0"
+
+_NOT_FOUND = (
+    b"<html><head><title>The resource cannot be found.</title></head><body>"
+    b"<h2>HTTP Error 404 - File or directory not found.</h2></body></html>"
+)
+
+
+@dataclass
+class Mount:
+    prefix: str  # lower case; exact path when ``exact``
+    app: WsgiApp
+    service: str
+    exact: bool = False
+
+    def matches(self, path: str) -> bool:
+        if self.exact:
+            return path == self.prefix
+        return path == self.prefix.rstrip("/") or path.startswith(self.prefix)
+
+
+class SiteDispatcher:
+    """A WSGI app routing by path prefix (case-insensitive), longest prefix first."""
+
+    def __init__(self, journal: RequestJournal, faults: FaultInjector) -> None:
+        self.journal = journal
+        self.faults = faults
+        self.mounts: list[Mount] = []
+
+    def mount(self, prefix: str, app: WsgiApp, service: str, exact: bool = False) -> None:
+        """Serve ``prefix`` with ``app``, journaled and fault-injectable as ``service``."""
+        wrapped = Journaled(FaultInjecting(app, self.faults, service), self.journal, service)
+        self.mounts.append(Mount(prefix.lower(), wrapped, service, exact))
+        self.mounts.sort(key=lambda m: len(m.prefix), reverse=True)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "") or "/"
+        lowered = path.lower()
+        for mount in self.mounts:
+            if mount.matches(lowered):
+                base = len(mount.prefix.rstrip("/")) if not mount.exact else len(path)
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + path[:base]
+                environ["PATH_INFO"] = path[base:]
+                return mount.app(environ, start_response)
+        start_response(
+            "404 Not Found",
+            [("Content-Type", "text/html"), ("Content-Length", str(len(_NOT_FOUND)))],
+        )
+        return [_NOT_FOUND]
+
+
+@dataclass
+class RunningSite:
+    """A serving site. ``url`` is the base (no trailing slash); ``ews_url`` the endpoint."""
+
+    host: str
+    port: int
+    tls: bool
+    store: ExchangeStore
+    journal: RequestJournal
+    faults: FaultInjector
+    dispatcher: SiteDispatcher
+    ca_cert_pem: str | None = None
+    _server: Any = field(default=None, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+    _tmpdir: str | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def ews_url(self) -> str:
+        return self.url + "/EWS/Exchange.asmx"
+
+    def mount(self, prefix: str, app: WsgiApp, service: str, exact: bool = False) -> None:
+        """Add a front end (WebDAV under /exchange/, OWA under /owa/, ...) to the site."""
+        self.dispatcher.mount(prefix, app, service, exact)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self) -> RunningSite:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _tls_files(host: str) -> tuple[str, str, str, str]:
+    """(tmpdir, CA PEM, server cert chain PEM, server key PEM) from a fresh CA."""
+    import trustme
+
+    tmpdir = tempfile.mkdtemp(prefix="harness-site-")
+    ca = trustme.CA(organization_name="Exchange harness test CA")
+    names = ["127.0.0.1", "::1", "localhost"]
+    if host not in names and host not in ("0.0.0.0", "::"):
+        names.insert(0, host)
+    cert = ca.issue_cert(*names)
+    ca_path = str(Path(tmpdir, "ca.pem"))
+    cert_path = str(Path(tmpdir, "server.pem"))
+    key_path = str(Path(tmpdir, "server.key"))
+    ca.cert_pem.write_to_path(ca_path)
+    cert.private_key_pem.write_to_path(key_path)
+    with open(cert_path, "wb") as out:
+        for blob in cert.cert_chain_pems:
+            out.write(blob.bytes())
+    return tmpdir, ca_path, cert_path, key_path
+
+
+def start_site(
+    store: ExchangeStore,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    tls: bool = False,
+    *,
+    options: EwsOptions | None = None,
+    journal: RequestJournal | None = None,
+    faults: FaultInjector | None = None,
+    clock: ClockFn = utc_now,
+    threads: int = 16,
+) -> RunningSite:
+    """Serve EWS (and whatever is mounted later) on ``host:port``; port 0 picks one."""
+    journal = journal or RequestJournal(clock=clock)
+    faults = faults or FaultInjector(clock=clock)
+    dispatcher = SiteDispatcher(journal, faults)
+    dispatcher.mount(EWS_PATH, make_ews_app(store, options), "ews", exact=True)
+    server = wsgi.Server((host, port), dispatcher, numthreads=threads, server_name=host)
+    server.version = SERVER_HEADER
+    tmpdir = ca_path = None
+    if tls:
+        tmpdir, ca_path, cert_path, key_path = _tls_files(host)
+        server.ssl_adapter = BuiltinSSLAdapter(cert_path, key_path)
+    try:
+        server.prepare()
+    except BaseException:
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+    bound_host, bound_port = server.bind_addr[0], server.bind_addr[1]
+    thread = threading.Thread(target=server.serve, name=f"site-{bound_port}", daemon=True)
+    thread.start()
+    return RunningSite(
+        host=bound_host,
+        port=bound_port,
+        tls=tls,
+        store=store,
+        journal=journal,
+        faults=faults,
+        dispatcher=dispatcher,
+        ca_cert_pem=ca_path,
+        _server=server,
+        _thread=thread,
+        _tmpdir=tmpdir,
+    )
+
+
+__all__ = ["RunningSite", "SiteDispatcher", "start_site"]
