@@ -159,8 +159,9 @@ class Engine:
                 settings=self.settings,
                 user=user,
             )
+            subjects = {a.id: a.subject for a in appointments}
             for command in commands:
-                await self._send(user, command)
+                await self._send(user, command, subjects.get(command.appointment_id or ""))
         except PbxError as exc:
             # The state assumes its commands took effect: keep the old one (rules.py).
             slot.state = rules.poll_failed(slot.state, now)
@@ -171,22 +172,19 @@ class Engine:
             detail += "; " + "; ".join(_describe(c) for c in commands)
         return self._emit(PollEvent(now, user.extension, user.email, "ok", detail, tuple(commands)))
 
-    async def _send(self, user: PbxUser, command: rules.Command) -> None:
+    async def _send(self, user: PbxUser, command: rules.Command, subject: str | None) -> None:
+        about = f"{command.reason}: {subject!r}" if subject is not None else str(command.reason)
         if isinstance(command, rules.SetPresence):
             await self.pbx.set_presence(
                 user.extension,
                 command.status,
                 command.return_time,
                 set_by=rules.ENGINE_SET_BY,
-                reason=f"{command.reason}: appointment {command.appointment_id}",
+                reason=about,
             )
         else:
             await self.pbx.set_presence(
-                user.extension,
-                rules.OFFICE,
-                None,
-                set_by=rules.ENGINE_SET_BY,
-                reason=f"{command.reason}: back to office",
+                user.extension, rules.OFFICE, None, set_by=rules.ENGINE_SET_BY, reason=about
             )
 
     def _emit(self, event: PollEvent) -> PollEvent:

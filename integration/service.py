@@ -1,0 +1,61 @@
+"""``harness engine``: the sync engine as a long-running service.
+
+Builds the calendar source and the PBX gateway from the configuration and polls
+in real time until stopped. Only EWS is available as a source in this build.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from integration.config import EngineConfig
+from integration.pbx import HttpPbxGateway
+from integration.scheduler import Engine, PollSettings
+from integration.sources.ews import EwsCalendarSource
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """The configuration asks for something this build cannot do."""
+
+
+def build_source(config: EngineConfig) -> EwsCalendarSource:
+    exchange = config.exchange
+    if exchange.variant != "ews":
+        raise ServiceError(f"[exchange] variant: {exchange.variant!r} is not available yet")
+    return EwsCalendarSource(
+        exchange.server_url,
+        exchange.username,
+        exchange.password,
+        verify=exchange.verify_tls,
+        ca_file=str(exchange.ca_file) if exchange.ca_file else None,
+        concurrency=config.polling.concurrency,
+        timeout=config.polling.request_timeout.total_seconds(),
+    )
+
+
+async def run_engine(config: EngineConfig, stop: asyncio.Event) -> None:
+    if not config.exchange.enabled:
+        log.warning("[exchange] enabled = false: calendar integration is off, nothing to poll")
+        await stop.wait()
+        return
+    if config.pbx is None:
+        raise ServiceError("[pbx] url: needed to run the engine on its own")
+    source = build_source(config)
+    gateway = HttpPbxGateway(config.pbx.url)
+    polling = config.polling
+    engine = Engine(
+        source,
+        gateway,
+        PollSettings(
+            interval=polling.interval, lead_time=polling.lead_time, catch_up=polling.catch_up
+        ),
+    )
+    log.info("polling %s every %s", config.exchange.server_url, polling.interval)
+    try:
+        await engine.run(stop)
+    finally:
+        await source.aclose()
+        await gateway.aclose()

@@ -1,0 +1,308 @@
+"""Run one scenario: seed the fakes, freeze time, step the clock, check expectations.
+
+The runner is the one clock for everything: freezegun holds ``datetime.now`` at
+each instant the scenario cares about (every poll, every step) and moves it
+forward, so the Exchange store (with its skew), the PBX and the engine all see the
+same time and a scenario of hours takes a second or two. Nothing sleeps.
+
+Order within one instant (the contract): steps first, then the engine's poll due
+at that instant, then the expectations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from freezegun import freeze_time
+
+from integration.scheduler import Engine, PollEvent, PollSettings
+from integration.sources.ews import EwsCalendarSource
+from scenarios.environment import Environment
+from scenarios.inprocess import InProcessPbxGateway
+from scenarios.model import (
+    CreateAppointment,
+    DeleteAppointment,
+    ExpectPresence,
+    ExpectTransition,
+    Fault,
+    Scenario,
+    SetPresence,
+    Step,
+    UpdateAppointment,
+)
+from simulators.exchange.seed import apply_seed
+from simulators.pbx import JournalEntry, Pbx
+from simulators.pbx import User as PbxUser
+
+MANUAL = "client"  # set_by of set_presence steps (not listed in expect_transitions)
+
+
+@dataclass(frozen=True)
+class Failure:
+    line: int
+    message: str
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    variant: str
+    failures: list[Failure] = field(default_factory=list)
+    journal: list[JournalEntry] = field(default_factory=list)
+    polls: list[PollEvent] = field(default_factory=list)
+    error: str | None = None  # the harness itself failed
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and self.error is None
+
+    def transitions(self) -> list[JournalEntry]:
+        return [e for e in self.journal if e.is_transition]
+
+
+def poll_instants(scenario: Scenario) -> Iterator[datetime]:
+    engine = scenario.engine
+    at = scenario.start + engine.poll_offset
+    while at <= scenario.end:
+        yield at
+        at += engine.poll_interval
+
+
+def _pbx_for(scenario: Scenario) -> Pbx:
+    pbx = Pbx(timezone=scenario.timezone)
+    for user in scenario.users:
+        pbx.add_user(
+            PbxUser(
+                extension=user.extension,
+                name=user.name or user.extension,
+                email=user.email,
+                language=user.language,
+                auto_back_to_office=user.auto_back_to_office,
+                calendar_integration=user.calendar_integration,
+                mobile=user.mobile,
+            ),
+            status=user.presence.status,
+            return_time=user.presence.return_time,
+        )
+    return pbx
+
+
+class _Run:
+    """The state of one scenario run under a frozen clock."""
+
+    def __init__(self, scenario: Scenario, variant: str, env: Environment) -> None:
+        self.scenario = scenario
+        self.variant = variant
+        self.env = env
+        self.result = ScenarioResult(scenario, variant)
+        self.item_ids: dict[str, str] = {}
+        self.pbx = _pbx_for(scenario)
+        self.pbx_down_until: datetime | None = None
+
+    def local(self, instant: datetime) -> str:
+        return instant.astimezone(self.scenario.timezone).strftime("%Y-%m-%d %H:%M:%S")
+
+    def fail(self, line: int, message: str) -> None:
+        self.result.failures.append(Failure(line, message))
+
+    # ------------------------------------------------------------------ steps
+    def apply(self, step: Step) -> None:
+        store = self.env.store
+        if isinstance(step, CreateAppointment):
+            appt = step.appointment
+            calendar = store.distinguished_folder("calendar", appt.mailbox)
+            item = store.create_calendar_item(
+                calendar,
+                subject=appt.subject,
+                start=appt.start,
+                end=appt.end,
+                created=appt.created,
+                all_day=appt.all_day,
+                busy_status=appt.busy_status,
+                location=appt.location,
+                time_zone=appt.time_zone,
+                recurrence=appt.recurrence,
+            )
+            for change in appt.exceptions:
+                fields = {
+                    k: getattr(change, k)
+                    for k in ("subject", "start", "end", "location", "busy_status")
+                    if getattr(change, k) is not None
+                }
+                store.modify_occurrence(item, change.original_date, **fields)
+            for day in appt.deleted:
+                store.delete_occurrence(item, day)
+            if step.id:
+                self.item_ids[step.id] = item.id
+        elif isinstance(step, UpdateAppointment):
+            changes = {
+                k: getattr(step, k)
+                for k in ("subject", "start", "end", "all_day", "busy_status", "location")
+                if getattr(step, k) is not None
+            }
+            store.update_item(self.item_ids[step.id], **changes)
+        elif isinstance(step, DeleteAppointment):
+            store.delete_item(self.item_ids[step.id])
+        elif isinstance(step, SetPresence):
+            self.pbx.set_presence(
+                step.user, step.status, step.return_time, set_by=MANUAL, reason="set_presence step"
+            )
+        elif isinstance(step, Fault):
+            end = step.at + step.duration if step.duration is not None else None
+            if step.service == "pbx":
+                self.pbx_down_until = end or self.scenario.end + timedelta(seconds=1)
+            else:
+                self.env.inject_fault(step.service, step.kind, step.at, end)
+        else:  # pragma: no cover - the loader only makes the kinds above
+            raise TypeError(f"no runner for step {step.verb}")
+
+    def expect(self, step: ExpectPresence) -> None:
+        presence = self.pbx.presence(step.user)
+        want = step.status
+        got = str(presence.status)
+        where = self.local(step.at)
+        if got != want:
+            self.fail(
+                step.line,
+                f"expected user {step.user} {want} at {where}, got {got}"
+                + (f" until {self.local(presence.return_time)}" if presence.return_time else "")
+                + f" (set by {presence.set_by})",
+            )
+        elif step.return_time is not None and presence.return_time != step.return_time:
+            got_rt = self.local(presence.return_time) if presence.return_time else "none"
+            self.fail(
+                step.line,
+                f"expected user {step.user} {want} until {self.local(step.return_time)} "
+                f"at {where}, got return time {got_rt}",
+            )
+
+    # ------------------------------------------------------------ transitions
+    def check_transitions(self) -> None:
+        expected = self.scenario.expect_transitions
+        users = list(dict.fromkeys(e.user for e in expected))
+        for user in users:
+            want = [e for e in expected if e.user == user]
+            got = [
+                e
+                for e in self.result.journal
+                if e.user == user and e.is_transition and e.set_by != MANUAL
+            ]
+            for index, exp in enumerate(want):
+                if index >= len(got):
+                    self.fail(exp.line, f"missing transition: {self._describe(exp)}; none happened")
+                    continue
+                problem = self._mismatch(exp, got[index])
+                if problem:
+                    self.fail(exp.line, f"expected {self._describe(exp)}; got {problem}")
+            for extra in got[len(want) :]:
+                self.fail(
+                    want[-1].line if want else 0,
+                    f"unexpected transition of user {user} to {extra.new_status} at "
+                    f"{self.local(extra.at)} ({extra.reason})",
+                )
+
+    def _describe(self, exp: ExpectTransition) -> str:
+        text = (
+            f"user {exp.user} -> {exp.status} between {self.local(exp.between[0])} "
+            f"and {self.local(exp.between[1])}"
+        )
+        if exp.return_time is not None:
+            text += f" until {self.local(exp.return_time)}"
+        return text
+
+    def _mismatch(self, exp: ExpectTransition, entry: JournalEntry) -> str | None:
+        got = f"{entry.new_status} at {self.local(entry.at)}"
+        if entry.return_time is not None:
+            got += f" until {self.local(entry.return_time)}"
+        got += f" ({entry.reason})"
+        if str(entry.new_status) != exp.status:
+            return got
+        if not exp.between[0] <= entry.at <= exp.between[1]:
+            return got
+        if exp.return_time is not None and entry.return_time != exp.return_time:
+            return got
+        return None
+
+    def pbx_down(self) -> bool:
+        """A ``fault`` on service pbx: the engine cannot reach the PBX."""
+        until = self.pbx_down_until
+        return until is not None and self.pbx.now() < until
+
+    # -------------------------------------------------------------------- run
+    async def run(self, freezer: object) -> None:
+        scenario = self.scenario
+        env = self.env
+        env.reset(clock_skew=scenario.exchange.clock_skew)
+        handles = apply_seed(env.store, scenario.seed)
+        self.item_ids = {key: item.id for key, item in handles.items()}
+        self.pbx.on_journal(self.result.journal.append)
+        svc = scenario.seed.service_account
+        source = EwsCalendarSource(
+            env.ews_url, svc.user, svc.password, ca_file=env.ca_file, concurrency=20, timeout=5.0
+        )
+        engine = Engine(
+            source,
+            InProcessPbxGateway(self.pbx, down=self.pbx_down),
+            PollSettings(
+                interval=scenario.engine.poll_interval,
+                lead_time=scenario.engine.lead_time,
+                catch_up=scenario.engine.catch_up,
+            ),
+            on_event=self.result.polls.append,
+        )
+        polls = set(poll_instants(scenario))
+        steps_at: dict[datetime, list[Step]] = {}
+        for step in scenario.steps:
+            steps_at.setdefault(step.at, []).append(step)
+        try:
+            for instant in sorted(polls | set(steps_at)):
+                if instant > scenario.end:
+                    break
+                freezer.move_to(instant)  # type: ignore[attr-defined]
+                self.pbx.tick(instant)
+                todo = steps_at.get(instant, [])
+                for step in todo:
+                    if not isinstance(step, ExpectPresence):
+                        self.apply(step)
+                if instant in polls:
+                    await engine.poll_all(instant)
+                for step in todo:
+                    if isinstance(step, ExpectPresence):
+                        self.expect(step)
+            freezer.move_to(scenario.end)  # type: ignore[attr-defined]
+            self.pbx.tick(scenario.end)
+        finally:
+            await source.aclose()
+        self.check_transitions()
+
+
+def run_scenario(scenario: Scenario, variant: str, env: Environment) -> ScenarioResult:
+    """Run ``scenario`` with the engine reaching Exchange through ``variant``."""
+    run = _Run(scenario, variant, env)
+    if variant not in AVAILABLE_VARIANTS:
+        run.result.error = f"the {variant} variant is not available in this build"
+        return run.result
+    start = scenario.start - timedelta(seconds=1)
+    with freeze_time(start, real_asyncio=True) as freezer:
+        try:
+            asyncio.run(run.run(freezer))
+        except Exception as exc:  # the harness failed, not an expectation
+            run.result.error = f"{type(exc).__name__}: {exc}"
+    return run.result
+
+
+# The engine variants this build can run; WebDAV arrives with its front end.
+AVAILABLE_VARIANTS: tuple[str, ...] = ("ews",)
+
+
+def variants_for(scenario: Scenario, override: str | None = None) -> list[str]:
+    """The variants to run: the file's (or the override's), ``both`` meaning every
+    available one. An explicitly named variant that is not built yet is still
+    returned, so that its run reports the harness error instead of passing."""
+    wanted = override or scenario.variant
+    if wanted == "both":
+        return list(AVAILABLE_VARIANTS)
+    return [wanted]

@@ -1,0 +1,62 @@
+"""The human-readable account of a scenario run that ``harness run`` prints.
+
+Presence changes in order, poll totals (and every poll that did not succeed),
+then each failed expectation as ``FILE:LINE: message``. Times are local to the
+scenario's time zone, as support staff wrote them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from integration.scheduler import PollEvent
+from scenarios.runner import ScenarioResult
+
+
+def render(result: ScenarioResult, *, verbose: bool = False) -> str:
+    scenario = result.scenario
+    zone = scenario.timezone
+    verdict = "PASS" if result.passed else ("ERROR" if result.error else "FAIL")
+    lines = [f"{verdict} {scenario.path} [{result.variant}]: {scenario.name}"]
+
+    def local(instant: object) -> str:
+        return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[attr-defined]
+
+    for entry in result.journal:
+        if entry.cause == "extension":
+            change = f"return time moved to {local(entry.return_time)}"
+        else:
+            change = f"{entry.old_status} -> {entry.new_status}"
+            if entry.return_time is not None:
+                change += f" until {local(entry.return_time)}"
+        reason = f": {entry.reason}" if entry.reason else ""
+        lines.append(f"  {local(entry.at)}  {entry.user:>6}  {change}  [{entry.set_by}{reason}]")
+    counts = Counter(event.outcome for event in result.polls)
+    lines.append(
+        f"  polls: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped"
+    )
+    # Polls that did not succeed; per user, a run of the same outcome is one line.
+    runs: list[list[PollEvent]] = []
+    open_runs: dict[str, list[PollEvent]] = {}
+    for event in result.polls:
+        current = open_runs.get(event.extension)
+        if current and (current[-1].outcome, current[-1].detail) == (event.outcome, event.detail):
+            current.append(event)
+            continue
+        open_runs[event.extension] = [event]
+        if verbose or event.outcome != "ok":
+            runs.append(open_runs[event.extension])
+    runs.sort(key=lambda run: run[0].at)
+    for run in runs:
+        first, final = run[0], run[-1]
+        when = local(first.at) if len(run) == 1 else f"{local(first.at)} .. {local(final.at)}"
+        times = f" (x{len(run)})" if len(run) > 1 else ""
+        lines.append(
+            f"  {when}  poll {first.extension} ({first.mailbox}): "
+            f"{first.outcome}{times} {first.detail}".rstrip()
+        )
+    for failure in result.failures:
+        lines.append(f"  {scenario.path}:{failure.line}: {failure.message}")
+    if result.error:
+        lines.append(f"  {scenario.path}: harness error: {result.error}")
+    return "\n".join(lines)
