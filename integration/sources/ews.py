@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import socket
 import ssl
 import threading
 from dataclasses import dataclass
@@ -398,11 +399,23 @@ class EwsCalendarSource:
         self.timeout = timeout
         self.truncated_reads = 0  # views Exchange cut at max_entries, since start
         self._template = FindItemTemplate(max_entries)
-        self._max_entries = max_entries
         self._slots = asyncio.Semaphore(concurrency)
         if ca_file is not None:
             verify = ssl.create_default_context(cafile=ca_file)
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+        limits = httpx.Limits(
+            max_connections=concurrency,
+            max_keepalive_connections=concurrency,
+            keepalive_expiry=60.0,
+        )
+        if transport is None:  # (tests may pass their own)
+            # httpx writes headers and body separately: without TCP_NODELAY, Nagle and
+            # the server's delayed ACK stall every request by tens of milliseconds.
+            transport = httpx.AsyncHTTPTransport(
+                verify=verify,
+                limits=limits,
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            )
         self._client = httpx.AsyncClient(
             # Preemptive Basic: one round trip per read, as exchangelib does.
             headers={
@@ -411,13 +424,7 @@ class EwsCalendarSource:
                 "Accept": "text/xml",
                 "User-Agent": "pbx-calendar-sync",
             },
-            verify=verify,
             timeout=httpx.Timeout(timeout, pool=None),  # the semaphore does the queueing
-            limits=httpx.Limits(
-                max_connections=concurrency,
-                max_keepalive_connections=concurrency,
-                keepalive_expiry=60.0,
-            ),
             follow_redirects=False,  # a redirect is a misconfigured URL, say so
             trust_env=False,  # no proxy or CA bundle from the environment: config only
             transport=transport,

@@ -735,3 +735,157 @@ def test_from_config_refuses_the_webdav_variant(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="variant is 'webdav'"):
         EwsCalendarSource.from_config(config.exchange)
+
+
+# --- against the EWS simulator (fixtures ews / ews_tls in tests/conftest.py) ---------
+
+# The default seed: Bob's single dentist appointment on 17 March 2026, 08:00 Berlin;
+# Alice's weekly Monday 09:00 Berlin review from 16 March (six, across the DST change),
+# 23 March moved to 14:00 and renamed, 6 April deleted, plus lunch on 30 March; the
+# service account may not impersonate Carol.
+DOMAIN = "w03ex07.net"
+SERVICE = (f"OSOMX@{DOMAIN}", "secret")
+
+
+def simulator_source(server: Any, password: str = SERVICE[1]) -> EwsCalendarSource:
+    return EwsCalendarSource(
+        server.url, SERVICE[0], password, ca_file=server.site.ca_cert_pem, timeout=5.0
+    )
+
+
+def read_from(server: Any, mailbox: str, start: datetime, end: datetime, **kw: Any) -> Any:
+    async def scenario() -> list[Appointment]:
+        async with simulator_source(server, **kw) as source:
+            return await source.read(mailbox, start, end)
+
+    return run(scenario())
+
+
+def test_simulator_single_appointment(ews: Any) -> None:
+    found = read_from(
+        ews, f"bob@{DOMAIN}", datetime(2026, 3, 17, tzinfo=UTC), datetime(2026, 3, 18, tzinfo=UTC)
+    )
+    assert [(a.subject, a.kind, a.all_day) for a in found] == [("Dentist", "single", False)]
+    (dentist,) = found
+    assert (dentist.start, dentist.end) == (
+        datetime(2026, 3, 17, 7, tzinfo=UTC),  # 08:00 CET
+        datetime(2026, 3, 17, 8, tzinfo=UTC),
+    )
+    assert dentist.created is not None and dentist.modified is not None
+
+
+def test_simulator_expands_a_recurring_series_over_https(ews_tls: Any) -> None:
+    assert ews_tls.url.startswith("https://")
+    found = read_from(
+        ews_tls,
+        f"alice@{DOMAIN}",
+        datetime(2026, 3, 16, tzinfo=UTC),
+        datetime(2026, 4, 21, 12, tzinfo=UTC),
+    )
+    rows = sorted((a.start, a.subject, a.kind) for a in found)
+    assert rows == [
+        (datetime(2026, 3, 16, 8, tzinfo=UTC), "Weekly review", "occurrence"),  # CET
+        (datetime(2026, 3, 23, 13, tzinfo=UTC), "Moved review", "exception"),
+        (datetime(2026, 3, 30, 7, tzinfo=UTC), "Weekly review", "occurrence"),  # CEST
+        (datetime(2026, 3, 30, 10, tzinfo=UTC), "Lunch", "single"),
+        (datetime(2026, 4, 13, 7, tzinfo=UTC), "Weekly review", "occurrence"),
+        (datetime(2026, 4, 20, 7, tzinfo=UTC), "Weekly review", "occurrence"),
+    ]  # 6 April deleted
+    assert len({a.id for a in found}) == len(found)  # one id per occurrence
+    lunch = next(a for a in found if a.subject == "Lunch")
+    assert lunch.busy_status == "OOF"
+    assert lunch.created == datetime(2026, 3, 2, 7, tzinfo=UTC)  # 08:00 CET
+
+
+def test_simulator_window_limits_the_view(ews: Any) -> None:
+    found = read_from(
+        ews,
+        f"alice@{DOMAIN}",
+        datetime(2026, 3, 30, 7, 30, tzinfo=UTC),  # inside the 07:00-08:00 occurrence
+        datetime(2026, 3, 30, 10, tzinfo=UTC),  # Lunch starts here: not overlapping
+    )
+    assert [(a.subject, a.start) for a in found] == [
+        ("Weekly review", datetime(2026, 3, 30, 7, tzinfo=UTC))
+    ]
+
+
+SIMULATOR_FAILURES: list[tuple[str, str, dict[str, str], type[SourceError], str]] = [
+    ("impersonation denied", f"carol@{DOMAIN}", {}, AccessDenied, "ErrorImpersonateUserDenied"),
+    ("unknown mailbox", f"nobody@{DOMAIN}", {}, MailboxNotFound, "ErrorNonExistentMailbox"),
+    ("wrong password", f"alice@{DOMAIN}", {"password": "wrong"}, AccessDenied, "HTTP 401"),
+]
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+@pytest.mark.parametrize(
+    ("mailbox", "kw", "error", "code"),
+    [c[1:] for c in SIMULATOR_FAILURES],
+    ids=[c[0] for c in SIMULATOR_FAILURES],
+)
+def test_simulator_failures_are_classified(
+    request: pytest.FixtureRequest,
+    tls: bool,
+    mailbox: str,
+    kw: dict[str, str],
+    error: type[SourceError],
+    code: str,
+) -> None:
+    server = request.getfixturevalue("ews_tls" if tls else "ews")
+    with pytest.raises(error) as caught:
+        read_from(
+            server,
+            mailbox,
+            datetime(2026, 3, 16, tzinfo=UTC),
+            datetime(2026, 3, 17, tzinfo=UTC),
+            **kw,
+        )
+    assert type(caught.value) is error
+    assert caught.value.code == code
+    assert caught.value.mailbox == mailbox
+    if code == "HTTP 401":
+        assert "service account credentials refused" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"), [("unavailable", "HTTP 503"), ("busy", "ErrorServerBusy")]
+)
+def test_simulator_outages_are_unavailable(ews: Any, kind: str, code: str) -> None:
+    ews.site.faults.add("ews", kind, timedelta(minutes=5))
+    with pytest.raises(SourceUnavailable) as caught:
+        read_from(
+            ews,
+            f"bob@{DOMAIN}",
+            datetime(2026, 3, 17, tzinfo=UTC),
+            datetime(2026, 3, 18, tzinfo=UTC),
+        )
+    assert caught.value.code == code
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_simulator_stopped_is_unavailable(tls: bool) -> None:
+    from simulators.exchange.seed import Seed, SeedMailbox, ServiceAccount, apply_seed
+    from simulators.exchange.store import ExchangeStore
+    from simulators.site import start_site
+
+    store = ExchangeStore(domain=DOMAIN)
+    apply_seed(
+        store,
+        Seed(
+            service_account=ServiceAccount(*SERVICE),
+            mailboxes=[SeedMailbox(f"alice@{DOMAIN}", "Alice")],
+        ),
+    )
+    site = start_site(store, "127.0.0.1", 0, tls)
+    url, ca_file = site.ews_url, site.ca_cert_pem
+
+    async def scenario() -> None:
+        async with EwsCalendarSource(url, *SERVICE, ca_file=ca_file, timeout=5.0) as source:
+            assert await source.read(f"alice@{DOMAIN}", START, END) == []  # kept alive
+            await asyncio.to_thread(site.stop)
+            with pytest.raises(SourceUnavailable):
+                await source.read(f"alice@{DOMAIN}", START, END)
+
+    try:
+        run(scenario())
+    finally:
+        site.stop()
