@@ -7,14 +7,11 @@ server with a per-test reset. The PBX is made fresh per scenario by the runner.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from simulators.clock import Clock
 from simulators.exchange.store import ExchangeStore
 from simulators.site import RunningSite, start_site
-
-# Fault services that live on the Exchange site; the PBX's are handled by the runner.
-SITE_SERVICES = ("ews", "webdav", "owa")
 
 
 class Environment:
@@ -32,17 +29,11 @@ class Environment:
         return self.site.ca_cert_pem
 
     def reset(self, *, clock_skew: timedelta = timedelta(0)) -> None:
-        """Forget the previous scenario: skew, faults, request journal (the seed clears
-        the store)."""
+        """Forget the previous scenario: skew, fault windows, request journal (the
+        seed clears the store)."""
         self.clock.skew = clock_skew
         self.site.faults.clear()
         self.site.journal.clear()
-
-    def inject_fault(self, service: str, kind: str, start: datetime, end: datetime | None) -> None:
-        if service not in SITE_SERVICES:
-            raise ValueError(f"fault service {service!r} is not on the Exchange site")
-        duration = (end - start) if end is not None else timedelta(days=3650)
-        self.site.faults.add(service, kind, duration, start)
 
     def close(self) -> None:
         self.site.stop()

@@ -34,9 +34,11 @@ from scenarios.model import (
     UpdateAppointment,
 )
 from simulators.exchange.seed import apply_seed
+from simulators.netgate import ConnectionGate
 from simulators.pbx import JournalEntry, Pbx
 from simulators.pbx import User as PbxUser
 
+SECOND = timedelta(seconds=1)
 MANUAL = "client"
 # Plumbing that must keep real time while the scenario clock is frozen: the HTTP
 # server's and client's keep-alive and timeout bookkeeping. Frozen, a 30 s jump
@@ -109,7 +111,7 @@ class _Run:
         self.result = ScenarioResult(scenario, variant)
         self.item_ids: dict[str, str] = {}
         self.pbx = _pbx_for(scenario)
-        self.pbx_down_until: datetime | None = None
+        self.outages: list[tuple[str, datetime, datetime]] = []  # service, from, until
 
     def local(self, instant: datetime) -> str:
         return instant.astimezone(self.scenario.timezone).strftime("%Y-%m-%d %H:%M:%S")
@@ -160,11 +162,10 @@ class _Run:
                 step.user, step.status, step.return_time, set_by=MANUAL, reason="set_presence step"
             )
         elif isinstance(step, Fault):
+            # ``unavailable``: connections refused for the duration (the TCP gate for
+            # Exchange, the gateway for the PBX).
             end = step.at + step.duration if step.duration is not None else None
-            if step.service == "pbx":
-                self.pbx_down_until = end or self.scenario.end + timedelta(seconds=1)
-            else:
-                self.env.inject_fault(step.service, step.kind, step.at, end)
+            self.outages.append((step.service, step.at, end or self.scenario.end + SECOND))
         else:  # pragma: no cover - the loader only makes the kinds above
             raise TypeError(f"no runner for step {step.verb}")
 
@@ -235,10 +236,12 @@ class _Run:
             return got
         return None
 
+    def down(self, service: str, at: datetime) -> bool:
+        return any(s == service and start <= at < end for s, start, end in self.outages)
+
     def pbx_down(self) -> bool:
         """A ``fault`` on service pbx: the engine cannot reach the PBX."""
-        until = self.pbx_down_until
-        return until is not None and self.pbx.now() < until
+        return self.down("pbx", self.pbx.now())
 
     # -------------------------------------------------------------------- run
     async def run(self, freezer: object) -> None:
@@ -249,8 +252,12 @@ class _Run:
         self.item_ids = {key: item.id for key, item in handles.items()}
         self.pbx.on_journal(self.result.journal.append)
         svc = scenario.seed.service_account
+        # The engine reaches the site through a gate that a fault can shut.
+        gate = ConnectionGate(env.site.host, env.site.port)
+        await gate.open()
+        ews_url = env.ews_url.replace(f":{env.site.port}/", f":{gate.port}/", 1)
         source = EwsCalendarSource(
-            env.ews_url, svc.user, svc.password, ca_file=env.ca_file, concurrency=20, timeout=5.0
+            ews_url, svc.user, svc.password, ca_file=env.ca_file, concurrency=20, timeout=5.0
         )
         engine = Engine(
             source,
@@ -276,6 +283,7 @@ class _Run:
                 for step in todo:
                     if not isinstance(step, ExpectPresence):
                         self.apply(step)
+                await gate.set_open(not self.down(self.variant, instant))
                 if instant in polls:
                     await engine.poll_all(instant)
                 for step in todo:
@@ -285,6 +293,7 @@ class _Run:
             self.pbx.tick(scenario.end)
         finally:
             await source.aclose()
+            await gate.close()
         self.check_transitions()
 
 
