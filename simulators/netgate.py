@@ -24,6 +24,7 @@ class ConnectionGate:
         self.port = 0
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.StreamWriter] = set()
+        self._relays: set[asyncio.Task[None]] = set()
 
     @property
     def is_open(self) -> bool:
@@ -47,6 +48,10 @@ class ConnectionGate:
         for writer in list(self._links):
             writer.transport.abort()
         self._links.clear()
+        relays, self._relays = list(self._relays), set()
+        for task in relays:
+            task.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
         with contextlib.suppress(Exception):
             await server.wait_closed()
 
@@ -54,6 +59,19 @@ class ConnectionGate:
         await (self.open() if wanted else self.close())
 
     async def _relay(
+        self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._relays.add(task)
+        try:
+            await self._link(client_reader, client)
+        except asyncio.CancelledError:
+            pass  # the gate closed: the connection is cut, nothing to report
+        finally:
+            self._relays.discard(task)
+
+    async def _link(
         self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter
     ) -> None:
         try:
