@@ -66,6 +66,7 @@ class PollSettings:
 class _UserSlot:
     user: PbxUser
     state: rules.UserRuleState = field(default_factory=rules.UserRuleState)
+    subjects: dict[str, str] = field(default_factory=dict)  # last read, to name ended ones
 
 
 def _skip_reason(user: PbxUser, system_enabled: bool) -> str | None:
@@ -161,12 +162,14 @@ class Engine:
             )
             subjects = {a.id: a.subject for a in appointments}
             for command in commands:
-                await self._send(user, command, subjects.get(command.appointment_id or ""))
+                key = command.appointment_id or ""
+                await self._send(user, command, subjects.get(key, slot.subjects.get(key)))
         except PbxError as exc:
             # The state assumes its commands took effect: keep the old one (rules.py).
             slot.state = rules.poll_failed(slot.state, now)
             return self._emit(PollEvent(now, user.extension, user.email, "failed", str(exc)))
         slot.state = new_state
+        slot.subjects = subjects
         detail = f"{len(appointments)} appointment(s)"
         if commands:
             detail += "; " + "; ".join(_describe(c) for c in commands)
