@@ -215,9 +215,8 @@ class Engine:
             except PbxError as exc:
                 log.error("cannot read the PBX directory: %s", exc)
                 slots = []
-            step = interval / max(len(slots), 1)
-            for index, slot in enumerate(slots):
-                delay = cycle_start + index * step - loop.time()
+            for slot, offset in zip(slots, poll_offsets(len(slots), interval), strict=True):
+                delay = cycle_start + offset - loop.time()
                 if delay > 0 and await _wait(stop, delay):
                     break
                 extension = slot.user.extension
@@ -231,6 +230,13 @@ class Engine:
                 await _wait(stop, remaining)
         if tasks:
             await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+
+def poll_offsets(count: int, interval: float) -> list[float]:
+    """Seconds into a cycle at which each of ``count`` users is polled: evenly spread,
+    so reads arrive at a steady rate instead of a burst at every cycle start."""
+    step = interval / max(count, 1)
+    return [index * step for index in range(count)]
 
 
 def _forget(tasks: dict[str, asyncio.Task[PollEvent]], extension: str, _done: object) -> None:

@@ -1,0 +1,117 @@
+"""The scheduler in real time: every user once per interval, spread over the cycle,
+over real sockets (EWS site, the PBX's HTTP API)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from integration.pbx import HttpPbxGateway
+from integration.scheduler import Engine, PollEvent, PollSettings, poll_offsets
+from integration.sources.ews import EwsCalendarSource
+from simulators.exchange.seed import Seed, SeedAppointment, SeedMailbox, apply_seed
+from simulators.exchange.store import ExchangeStore
+from simulators.pbx import Pbx, User
+from simulators.pbx.server import PbxServer
+from simulators.site import RunningSite, start_site
+
+USERS = 6
+INTERVAL = timedelta(seconds=0.6)
+
+
+@pytest.fixture
+def world() -> Iterator[tuple[RunningSite, Pbx, PbxServer]]:
+    now = datetime.now(UTC)
+    store = ExchangeStore()
+    apply_seed(
+        store,
+        Seed(
+            mailboxes=[SeedMailbox(f"user{i}@domain.net") for i in range(USERS)],
+            appointments=[
+                SeedAppointment(
+                    mailbox="user0@domain.net",
+                    subject="Lunch",
+                    start=now - timedelta(minutes=5),
+                    end=now + timedelta(hours=1),
+                    created=now - timedelta(days=1),
+                )
+            ],
+        ),
+    )
+    site = start_site(store)
+    pbx = Pbx()
+    for i in range(USERS):
+        pbx.add_user(User(extension=str(100 + i), name=f"User {i}", email=f"user{i}@domain.net"))
+    pbx.add_user(User(extension="200", name="No mail"))  # R1: skipped, reported
+    server = PbxServer(pbx).start()
+    yield site, pbx, server
+    server.stop()
+    site.stop()
+
+
+def test_real_time_polls_spread_over_the_cycle(world: tuple[RunningSite, Pbx, PbxServer]) -> None:
+    site, pbx, server = world
+    events: list[PollEvent] = []
+
+    async def main() -> None:
+        source = EwsCalendarSource(site.ews_url, "OSOMX@domain.net", "secret")
+        gateway = HttpPbxGateway(server.url)
+        engine = Engine(
+            source,
+            gateway,
+            PollSettings(interval=INTERVAL, catch_up=True),
+            on_event=events.append,
+        )
+        stop = asyncio.Event()
+        runner = asyncio.create_task(engine.run(stop))
+        await asyncio.sleep(INTERVAL.total_seconds() * 2.5)
+        stop.set()
+        await runner
+        await source.aclose()
+        await gateway.aclose()
+
+    asyncio.run(main())
+    polls = [e for e in events if e.outcome == "ok"]
+    by_user: dict[str, list[datetime]] = {}
+    for event in polls:
+        by_user.setdefault(event.extension, []).append(event.at)
+    assert sorted(by_user) == [str(100 + i) for i in range(USERS)]
+    assert all(len(times) >= 2 for times in by_user.values())
+    # Polled in directory order, spread over the cycle; each again one interval later.
+    firsts = [by_user[str(100 + i)][0] for i in range(USERS)]
+    assert firsts == sorted(firsts)
+    assert firsts[-1] - firsts[0] >= INTERVAL * (USERS - 1) / USERS * 0.9
+    for times in by_user.values():
+        assert times[1] - times[0] >= INTERVAL * 0.9
+    # R1: the user without e-mail was reported once, never polled.
+    skipped = [e for e in events if e.extension == "200"]
+    assert [(e.outcome, e.detail) for e in skipped] == [
+        ("skipped", "no e-mail address, so no mailbox to read")
+    ]
+    # The in-progress lunch was caught up, through the PBX's HTTP API.
+    presence = pbx.presence("100")
+    assert (str(presence.status), presence.set_by) == ("lunch", "engine")
+    assert str(pbx.presence("101").status) == "office"
+    assert site.journal.count(operation="FindItem") == len(polls)
+
+
+@pytest.mark.parametrize(
+    ("count", "interval", "expected"),
+    [
+        (1, 30.0, [0.0]),
+        (3, 30.0, [0.0, 10.0, 20.0]),
+        (4, 2.0, [0.0, 0.5, 1.0, 1.5]),
+        (0, 30.0, []),
+    ],
+)
+def test_poll_offsets_spread_evenly(count: int, interval: float, expected: list[float]) -> None:
+    assert poll_offsets(count, interval) == expected
+
+
+def test_ten_thousand_users_make_a_steady_trickle() -> None:
+    offsets = poll_offsets(10_000, 30.0)
+    assert offsets[1] == pytest.approx(0.003)
+    assert offsets[-1] < 30.0
