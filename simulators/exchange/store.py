@@ -434,6 +434,17 @@ class ExchangeStore:
             self._place(message)
             return message
 
+    def messages(self, mailbox: str | None = None) -> list[Message]:
+        """Mail items of every folder in delivery order; only ``mailbox``'s when given."""
+        key = mailbox.lower() if mailbox is not None else None
+        with self._lock:
+            return [
+                item
+                for item in self.items.values()
+                if isinstance(item, Message)
+                and (key is None or self.folders[item.folder_id].mailbox == key)
+            ]
+
     def update_item(self, item_id: str, **changes: Any) -> Item | Occurrence:
         """Change fields of an item; on an occurrence id, make or update an exception."""
         with self._lock:
