@@ -61,6 +61,8 @@ class SiteDispatcher:
         self.journal = journal
         self.faults = faults
         self.mounts: list[Mount] = []
+        # Requests no service claims are journaled too (service "site").
+        self._unclaimed = Journaled(self._not_found, journal, "site")
 
     def mount(self, prefix: str, app: WsgiApp, service: str, exact: bool = False) -> None:
         """Serve ``prefix`` with ``app``, journaled and fault-injectable as ``service``."""
@@ -77,6 +79,10 @@ class SiteDispatcher:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + path[:base]
                 environ["PATH_INFO"] = path[base:]
                 return mount.app(environ, start_response)
+        return self._unclaimed(environ, start_response)
+
+    @staticmethod
+    def _not_found(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         start_response(
             "404 Not Found",
             [("Content-Type", "text/html"), ("Content-Length", str(len(_NOT_FOUND)))],
