@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from integration.service import ServiceError
 from scenarios.model import ScenarioError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -56,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(args.seed, args.host, args.port, args.ready_file)
         if args.command == "engine":
             return _engine(args.config)
+    except ServiceError as exc:
+        print(f"harness: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     except ScenarioError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

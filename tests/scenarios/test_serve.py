@@ -1,0 +1,139 @@
+"""``harness serve`` and ``harness engine`` in real time, as separate processes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+SEED = """\
+name: Served organisation
+timezone: UTC
+start: "{start}"
+engine: {{catch_up: true, poll_interval: 2s}}
+users:
+  - {{extension: "100", name: Anna, email: user1@domain.net, auto_back_to_office: true}}
+  - {{extension: "101", name: Ben, email: user2@domain.net}}
+appointments:
+  - {{mailbox: user1@domain.net, subject: Lunch, start: "{lunch_start}", end: "{lunch_end}"}}
+"""
+
+
+def wait_for(check: object, timeout: float = 30.0) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()  # type: ignore[operator]
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"gave up after {timeout} s")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[dict[str, str]]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    fmt = "%Y-%m-%d %H:%M:%S"
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(
+        SEED.format(
+            start=(now - timedelta(hours=1)).strftime(fmt),
+            lunch_start=(now - timedelta(minutes=2)).strftime(fmt),
+            lunch_end=(now + timedelta(hours=1)).strftime(fmt),
+        ),
+        encoding="utf-8",
+    )
+    ready = tmp_path / "ready.json"
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scenarios.cli",
+            "serve",
+            "--seed",
+            str(seed),
+            "--ready-file",
+            str(ready),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        wait_for(lambda: ready.exists() or proc.poll() is not None)
+        assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+        yield json.loads(ready.read_text(encoding="utf-8"))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+        log.close()
+
+
+def test_ready_file_names_every_served_endpoint(served: dict[str, str]) -> None:
+    assert {"ews", "pbx", "control", "ca_cert", "engine_config"} <= set(served)
+    assert served["ews"].startswith("https://127.0.0.1:")
+    assert Path(served["ca_cert"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
+    status = httpx.get(served["control"] + "status").json()
+    assert status["services"]["ews"] == served["ews"]
+    # IIS-style Basic auth on the EWS endpoint, over TLS checked against the served CA.
+    tls = ssl.create_default_context(cafile=served["ca_cert"])
+    denied = httpx.post(served["ews"], content=b"<x/>", verify=tls)
+    assert denied.status_code == 401
+    assert denied.headers["WWW-Authenticate"].startswith("Basic realm=")
+
+
+def test_engine_against_served_simulators_sets_presence(
+    served: dict[str, str], tmp_path: Path
+) -> None:
+    log = tmp_path / "engine.log"
+    with log.open("wb") as out:
+        engine = subprocess.Popen(
+            [sys.executable, "-m", "scenarios.cli", "engine", "--config", served["engine_config"]],
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+        )
+    try:
+        presence = wait_for(
+            lambda: (
+                (p := httpx.get(served["pbx"] + "api/users/100/presence").json())["status"]
+                == "lunch"
+                and p
+            )
+        )
+        # Both users are read within one 2 s cycle (spread over it).
+        wait_for(lambda: len(reads_by_mailbox(served)) == 2)
+    finally:
+        engine.send_signal(signal.SIGTERM)
+        code = engine.wait(timeout=15)
+    assert presence["set_by"] == "engine"  # type: ignore[index]
+    assert code == 0, log.read_text()
+    assert "Traceback" not in log.read_text()
+    assert httpx.get(served["pbx"] + "api/users/101/presence").json()["status"] == "office"
+    assert reads_by_mailbox(served) == {"user1@domain.net", "user2@domain.net"}
+
+
+def reads_by_mailbox(served: dict[str, str]) -> set[str]:
+    reads = httpx.get(served["control"] + "journal?operation=FindItem").json()["requests"]
+    return {r["impersonated"] for r in reads if r["status"] == 200}
+
+
+def test_bad_engine_config_names_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "engine.toml"
+    config.write_text('[exchange]\nenabled = true\nvariant = "ewz"\n', encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "scenarios.cli", "engine", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "variant" in done.stderr
+    assert "Traceback" not in done.stderr
