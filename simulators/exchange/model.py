@@ -73,6 +73,7 @@ class Mailbox:
     display_name: str
     language: str = "en"
     folders: dict[str, str] = field(default_factory=dict)  # distinguished name -> folder id
+    time_zone: str = "UTC"  # IANA zone of the owner's regional settings (OWA shows times in it)
 
     @property
     def alias(self) -> str:

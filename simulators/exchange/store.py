@@ -104,14 +104,22 @@ class ExchangeStore:
             return account
 
     def add_mailbox(
-        self, smtp: str, display_name: str = "", language: str = "en", password: str | None = None
+        self,
+        smtp: str,
+        display_name: str = "",
+        language: str = "en",
+        password: str | None = None,
+        time_zone: str = "UTC",
     ) -> Mailbox:
         """Create a mailbox with its folders, and its owner's account."""
         key = smtp.lower()
+        ZoneInfo(time_zone)  # an unknown zone fails here
         with self._lock:
             if key in self.mailboxes:
                 raise StoreError("ErrorInvalidOperation", f"mailbox {smtp} already exists")
-            mailbox = Mailbox(smtp=key, display_name=display_name or key, language=language)
+            mailbox = Mailbox(
+                smtp=key, display_name=display_name or key, language=language, time_zone=time_zone
+            )
             root = self._new_folder("root", "root", "IPF.Note", "Root", key, None, "root")
             top_id = root.id
             for dist, kind, cls, en, de in MAILBOX_FOLDERS:
@@ -153,6 +161,14 @@ class ExchangeStore:
         if parent_id:
             self.folders[parent_id].child_ids.append(folder.id)
         return folder
+
+    def set_mailbox_time_zone(self, smtp: str, time_zone: str) -> Mailbox:
+        """Set the IANA zone of a mailbox owner's regional settings (scenario timezone)."""
+        ZoneInfo(time_zone)
+        with self._lock:
+            box = self.mailbox(smtp)
+            box.time_zone = time_zone
+            return box
 
     def add_public_folder(
         self, name: str, parent_id: str | None = None, folder_class: str = "IPF.Contact"
