@@ -9,6 +9,7 @@ fault windows. The site's journal keeps every response body; when
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -159,7 +160,9 @@ class EwsServer:
         path: str = "/EWS/Exchange.asmx",
     ) -> httpx.Response:
         sent = {"Content-Type": "text/xml; charset=utf-8", **(headers or {})}
-        verify: Any = self.site.ca_cert_pem or True
+        verify: Any = True
+        if self.site.ca_cert_pem:
+            verify = ssl.create_default_context(cafile=self.site.ca_cert_pem)
         with httpx.Client(verify=verify, timeout=10) as client:
             return client.request(
                 method,
