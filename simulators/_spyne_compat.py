@@ -3,9 +3,10 @@
 spyne 2.14 vendors an old copy of ``six`` at ``spyne.util.six`` whose lazy
 ``six.moves`` importer relies on ``find_module``/``load_module``, which Python
 3.12 removed from the import system. Every ``from spyne.util.six.moves import x``
-then fails. The shim answers every import below ``spyne.util.six`` with the
-matching module of the current ``six`` distribution (which speaks the modern
-``find_spec`` protocol). spyne also imports ``cgi``, removed in 3.13; the
+then fails. The shim answers every import of ``spyne.util.six.moves[.x]`` with
+the matching module of the current ``six`` distribution (which speaks the modern
+``find_spec`` protocol); the rest of spyne's copy, which has helpers of its own
+such as ``get_function_name``, stays in use. spyne also imports ``cgi``, removed in 3.13; the
 ``legacy-cgi`` distribution puts it back. Both are declared as dependencies
 for those Python versions only.
 
@@ -26,11 +27,11 @@ import importlib.util
 import sys
 from types import ModuleType
 
-_PREFIX = "spyne.util.six"
+_PREFIX = "spyne.util.six.moves"
 
 
 class _SixAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Serve ``spyne.util.six[.x]`` from ``six[.x]``."""
+    """Serve ``spyne.util.six.moves[.x]`` from ``six.moves[.x]``."""
 
     def find_spec(
         self,
@@ -43,7 +44,7 @@ class _SixAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
-        return importlib.import_module("six" + spec.name[len(_PREFIX) :])
+        return importlib.import_module("six.moves" + spec.name[len(_PREFIX) :])
 
     def exec_module(self, module: ModuleType) -> None:
         """The aliased module is already executed."""
