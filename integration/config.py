@@ -31,6 +31,8 @@ DEFAULT_INTERVAL = timedelta(seconds=30)
 DEFAULT_LEAD_TIME = timedelta(minutes=3)
 DEFAULT_CONCURRENCY = 50
 DEFAULT_REQUEST_TIMEOUT = timedelta(seconds=10)
+DEFAULT_SMTP_TIMEOUT = timedelta(seconds=30)
+DEFAULT_MAIL_QUEUE = "mail-queue.sqlite3"  # next to the configuration file
 MAX_CONCURRENCY = 10_000
 
 
@@ -75,7 +77,8 @@ class PbxConfig:
 
 @dataclass(frozen=True)
 class SmtpConfig:
-    """Outgoing mail (validated now, used by a later feature)."""
+    """Outgoing mail: the server, its security and log-in, and the durable queue
+    (``integration.mail``). ``queue_path`` is None only when built in code."""
 
     server: str
     port: int
@@ -83,6 +86,10 @@ class SmtpConfig:
     sender: str
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    ca_file: Path | None = None
+    verify_tls: bool = True
+    queue_path: Path | None = None
+    timeout: timedelta = DEFAULT_SMTP_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -266,6 +273,15 @@ class _Reader:
         password = s.string("password", None, allow_empty=True)
         if (username is None) != (password is None):
             s.problem("password" if password is None else "username", "give both or neither")
+        verify_tls = s.boolean("verify_tls", True)
+        ca_file = s.existing_file("ca_file")
+        if ca_file is not None and not verify_tls:
+            s.problem("ca_file", "cannot be used with verify_tls = false")
+        queue_name = s.string("queue_path", DEFAULT_MAIL_QUEUE)
+        queue_path = Path(queue_name or DEFAULT_MAIL_QUEUE).expanduser()
+        if not queue_path.is_absolute():
+            queue_path = self.base_dir / queue_path
+        timeout = s.duration("timeout", DEFAULT_SMTP_TIMEOUT, minimum=timedelta(seconds=1))
         return SmtpConfig(
             server=server,
             port=port,
@@ -273,6 +289,10 @@ class _Reader:
             sender=sender,
             username=username,
             password=password,
+            ca_file=ca_file,
+            verify_tls=verify_tls,
+            queue_path=queue_path,
+            timeout=timeout,
         )
 
 

@@ -107,6 +107,19 @@ def test_smtp_port_defaults_by_security(tmp_path: Path, security: str, port: int
     assert config.smtp is not None and config.smtp.port == port
 
 
+def test_smtp_tls_and_queue_keys(tmp_path: Path) -> None:
+    base = MINIMAL + '[smtp]\nserver = "mx"\nsender = "a@b.c"\n'
+    default = load_config_text(base, tmp_path).smtp
+    assert default is not None and default.verify_tls and default.ca_file is None
+    assert default.queue_path == tmp_path / "mail-queue.sqlite3"
+    assert default.timeout == timedelta(seconds=30)
+    (tmp_path / "ca.pem").write_text("x")
+    extra = 'ca_file = "ca.pem"\nqueue_path = "state/q.db"\ntimeout = "5s"\n'
+    smtp = load_config_text(base + extra, tmp_path).smtp
+    assert smtp is not None and smtp.ca_file == tmp_path / "ca.pem"
+    assert (smtp.queue_path, smtp.timeout) == (tmp_path / "state/q.db", timedelta(seconds=5))
+
+
 def test_disabled_exchange_needs_no_server(tmp_path: Path) -> None:
     config = load_config_text("[exchange]\nenabled = false\n", tmp_path)
     assert config.exchange.enabled is False
@@ -245,6 +258,12 @@ BAD_CONFIGS: list[tuple[str, str, str]] = [
         "smtp user without password",
         MINIMAL + '[smtp]\nserver = "mx"\nsender = "a@b.c"\nusername = "u"\n',
         "[smtp] password: give both or neither",
+    ),
+    (
+        "smtp ca_file without verification",
+        MINIMAL
+        + '[smtp]\nserver = "mx"\nsender = "a@b.c"\nca_file = "ca.pem"\nverify_tls = false\n',
+        "[smtp] ca_file: cannot be used with verify_tls = false",
     ),
     ("a section name as a key", MINIMAL + 'pbx = "x"\n', "[exchange] pbx: unknown key"),
     ("top-level key", 'pbx = "x"\n' + MINIMAL, "pbx: must be a table ([pbx])"),
