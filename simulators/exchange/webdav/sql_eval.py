@@ -1,7 +1,7 @@
 """Running a parsed Exchange SQL condition over rows: ``evaluate``, ``order`` and the
 date window a calendar search asks for (``time_bounds``).
 
-A row is a mapping or a callable from property name to a Python value (``str``,
+A row is anything with ``get(name)`` (a dict) or a callable from property name to a Python value (``str``,
 ``int``, ``bool``, ``datetime``; a list or tuple for a multi-valued property; None
 when the item has no such property). Semantics, chosen to match the Exchange store,
 whose SQL runs as MAPI restrictions:
@@ -26,9 +26,9 @@ from __future__ import annotations
 import functools
 import operator
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar, assert_never
+from typing import Any, Protocol, TypeVar, assert_never
 
 from simulators.exchange.webdav.sql_ast import (
     And,
@@ -47,7 +47,14 @@ from simulators.exchange.webdav.sql_ast import (
 DTSTART = "urn:schemas:calendar:dtstart"
 DTEND = "urn:schemas:calendar:dtend"
 
-Row = Mapping[str, Any] | Callable[[str], Any]
+
+class PropertySource(Protocol):
+    """Anything with ``get(name)``: a dict, a Mapping, a row object of the front end."""
+
+    def get(self, key: str, /) -> Any: ...
+
+
+Row = PropertySource | Callable[[str], Any]
 R = TypeVar("R")
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -200,7 +207,8 @@ def evaluate(expr: Expr | None, row: Row) -> bool:
     """Whether ``row`` satisfies the WHERE condition ``expr`` (None: no condition)."""
     if expr is None:
         return True
-    get: Callable[[str], Any] = row.get if isinstance(row, Mapping) else row
+    getter = getattr(row, "get", None)
+    get: Callable[[str], Any] = getter if callable(getter) else row  # type: ignore[assignment]
     return _eval(expr, get)
 
 

@@ -57,11 +57,8 @@ def _quoted(sql: str, start: int) -> tuple[str, int]:
         end = sql.find(quote, i)
         if end < 0:
             kind = "name" if quote == '"' else "string"
-            raise SqlError(
-                f"unterminated {kind} starting at column {start + 1}",
-                sql[start : start + 40],
-                start,
-            )
+            shown = sql[start : start + 40]
+            raise SqlError(f"unterminated {kind} {shown!r} at column {start + 1}", shown, start)
         parts.append(sql[i:end])
         if sql.startswith(quote, end + 1):
             parts.append(quote)
