@@ -201,10 +201,11 @@ def parse_message(summary: MailSummary) -> MailDetail:
         filename = _safe(part.get_filename)
         disposition = _safe(part.get_content_disposition)
         charset = _safe(part.get_content_charset)
+        # A multipart leaf is a broken multipart (no boundary): its body shows as text.
         is_attachment = (
             disposition == "attachment"
             or filename is not None
-            or part.get_content_maintype() != "text"
+            or part.get_content_maintype() not in ("text", "multipart")
         )
         number = len(attachments) if is_attachment else None
         parts.append(
