@@ -40,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
 
     engine = commands.add_parser("engine", help="run the sync engine in real time")
     engine.add_argument("--config", required=True, metavar="FILE")
+
+    contacts = commands.add_parser("contacts", help="search the public folder contacts")
+    contacts.add_argument("--config", required=True, metavar="FILE")
+    contacts.add_argument("--limit", type=int, default=50, help="most contacts shown (50)")
+    contacts.add_argument("query", metavar="QUERY")
     return parser
 
 
@@ -57,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(args.seed, args.host, args.port, args.ready_file)
         if args.command == "engine":
             return _engine(args.config)
+        if args.command == "contacts":  # exit 0 found, 1 none, 2 bad config/unreachable
+            from integration.contacts.command import contacts_command
+
+            return contacts_command(args.config, args.query, args.limit)
     except ServiceError as exc:
         print(f"harness: {exc}", file=sys.stderr)
         return EXIT_INVALID

@@ -6,6 +6,10 @@ folders on the first level of the public folder tree, over EWS (``ews``) or WebD
 ``InvalidQuery`` for a query that cannot be sent.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from integration.contacts.model import (
     DEFAULT_FOLDER_TTL,
     DEFAULT_LIMIT,
@@ -15,6 +19,10 @@ from integration.contacts.model import (
     PublicFolder,
 )
 
+if TYPE_CHECKING:
+    from integration.config import ExchangeConfig
+    from integration.contacts.ews import EwsContactSearch
+
 __all__ = [
     "DEFAULT_FOLDER_TTL",
     "DEFAULT_LIMIT",
@@ -22,4 +30,21 @@ __all__ = [
     "ContactSearch",
     "InvalidQuery",
     "PublicFolder",
+    "open_contact_search",
 ]
+
+
+def open_contact_search(
+    exchange: ExchangeConfig,
+    *,
+    folder_ttl: float = DEFAULT_FOLDER_TTL,
+    timeout: float = 10.0,
+) -> EwsContactSearch:
+    """The search for the engine's [exchange] section, by its ``variant``.
+
+    Raises ``ValueError`` for a variant this build cannot search."""
+    from integration.contacts.ews import EwsContactSearch
+
+    if exchange.variant == "ews":
+        return EwsContactSearch.from_config(exchange, folder_ttl=folder_ttl, timeout=timeout)
+    raise ValueError(f"[exchange] variant {exchange.variant!r}: contact search not available yet")
