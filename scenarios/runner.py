@@ -12,9 +12,9 @@ at that instant, then the expectations.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from freezegun import freeze_time
 
@@ -32,8 +32,9 @@ from scenarios.model import (
     SetPresence,
     Step,
     UpdateAppointment,
+    User,
 )
-from simulators.exchange.seed import apply_seed
+from simulators.exchange.seed import add_appointment, apply_seed
 from simulators.netgate import ConnectionGate
 from simulators.pbx import JournalEntry, Pbx
 from simulators.pbx import User as PbxUser
@@ -82,9 +83,10 @@ def poll_instants(scenario: Scenario) -> Iterator[datetime]:
         at += engine.poll_interval
 
 
-def _pbx_for(scenario: Scenario) -> Pbx:
-    pbx = Pbx(timezone=scenario.timezone)
-    for user in scenario.users:
+def pbx_for(users: Iterable[User], timezone: tzinfo | str) -> Pbx:
+    """A PBX simulator with the scenario's users in their starting presence."""
+    pbx = Pbx(timezone=timezone)
+    for user in users:
         pbx.add_user(
             PbxUser(
                 extension=user.extension,
@@ -110,7 +112,7 @@ class _Run:
         self.env = env
         self.result = ScenarioResult(scenario, variant)
         self.item_ids: dict[str, str] = {}
-        self.pbx = _pbx_for(scenario)
+        self.pbx = pbx_for(scenario.users, scenario.timezone)
         self.outages: list[tuple[str, datetime, datetime]] = []  # service, from, until
 
     def local(self, instant: datetime) -> str:
@@ -123,29 +125,7 @@ class _Run:
     def apply(self, step: Step) -> None:
         store = self.env.store
         if isinstance(step, CreateAppointment):
-            appt = step.appointment
-            calendar = store.distinguished_folder("calendar", appt.mailbox)
-            item = store.create_calendar_item(
-                calendar,
-                subject=appt.subject,
-                start=appt.start,
-                end=appt.end,
-                created=appt.created,
-                all_day=appt.all_day,
-                busy_status=appt.busy_status,
-                location=appt.location,
-                time_zone=appt.time_zone,
-                recurrence=appt.recurrence,
-            )
-            for change in appt.exceptions:
-                fields = {
-                    k: getattr(change, k)
-                    for k in ("subject", "start", "end", "location", "busy_status")
-                    if getattr(change, k) is not None
-                }
-                store.modify_occurrence(item, change.original_date, **fields)
-            for day in appt.deleted:
-                store.delete_occurrence(item, day)
+            item = add_appointment(store, step.appointment)
             if step.id:
                 self.item_ids[step.id] = item.id
         elif isinstance(step, UpdateAppointment):

@@ -24,11 +24,10 @@ from cheroot import wsgi
 from scenarios.control import ControlApi
 from scenarios.loader import load_scenario
 from scenarios.model import Scenario, User
+from scenarios.runner import pbx_for
 from simulators.clock import Clock
 from simulators.exchange.seed import Seed, SeedMailbox, ServiceAccount, apply_seed
 from simulators.exchange.store import ExchangeStore
-from simulators.pbx import Pbx
-from simulators.pbx import User as PbxUser
 from simulators.pbx.server import PbxServer
 from simulators.site import start_site
 
@@ -95,21 +94,7 @@ def serve(seed_path: str | None, host: str, port: int, ready_file: str | None) -
     store = ExchangeStore(Clock())
     apply_seed(store, seed)
     site = start_site(store, host=host, port=port, tls=True)
-    pbx = Pbx(timezone=zone)
-    for user in users:
-        pbx.add_user(
-            PbxUser(
-                extension=user.extension,
-                name=user.name or user.extension,
-                email=user.email,
-                language=user.language,
-                auto_back_to_office=user.auto_back_to_office,
-                calendar_integration=user.calendar_integration,
-                mobile=user.mobile,
-            ),
-            status=user.presence.status,
-            return_time=user.presence.return_time,
-        )
+    pbx = pbx_for(users, zone)
     pbx_server = PbxServer(pbx, host=host).start()
     services = {"ews": site.ews_url, "pbx": pbx_server.url}
     control = wsgi.Server((host, 0), ControlApi(site, services), numthreads=4)

@@ -118,38 +118,45 @@ def apply_seed(store: ExchangeStore, seed: Seed) -> dict[str, CalendarItem]:
     account.impersonation_withheld = denied
     handles: dict[str, CalendarItem] = {}
     for appt in seed.appointments:
-        calendar = store.distinguished_folder("calendar", appt.mailbox)
-        item = store.create_calendar_item(
-            calendar,
-            subject=appt.subject,
-            start=appt.start,
-            end=appt.end,
-            created=appt.created,
-            all_day=appt.all_day,
-            busy_status=appt.busy_status,
-            location=appt.location,
-            time_zone=appt.time_zone,
-            recurrence=appt.recurrence,
-        )
-        for change in appt.exceptions:
-            fields = {
-                k: v
-                for k, v in (
-                    ("subject", change.subject),
-                    ("start", change.start),
-                    ("end", change.end),
-                    ("location", change.location),
-                    ("busy_status", change.busy_status),
-                )
-                if v is not None
-            }
-            store.modify_occurrence(item, change.original_date, **fields)
-        for day in appt.deleted:
-            store.delete_occurrence(item, day)
+        item = add_appointment(store, appt)
         if appt.handle:
             handles[appt.handle] = item
     _add_folders(store, seed.public_folders, None)
     return handles
+
+
+def add_appointment(store: ExchangeStore, appt: SeedAppointment) -> CalendarItem:
+    """Put one appointment (with its changed and deleted occurrences) into its
+    mailbox's calendar; ``created`` None means now on the store's clock."""
+    calendar = store.distinguished_folder("calendar", appt.mailbox)
+    item = store.create_calendar_item(
+        calendar,
+        subject=appt.subject,
+        start=appt.start,
+        end=appt.end,
+        created=appt.created,
+        all_day=appt.all_day,
+        busy_status=appt.busy_status,
+        location=appt.location,
+        time_zone=appt.time_zone,
+        recurrence=appt.recurrence,
+    )
+    for change in appt.exceptions:
+        fields = {
+            k: v
+            for k, v in (
+                ("subject", change.subject),
+                ("start", change.start),
+                ("end", change.end),
+                ("location", change.location),
+                ("busy_status", change.busy_status),
+            )
+            if v is not None
+        }
+        store.modify_occurrence(item, change.original_date, **fields)
+    for day in appt.deleted:
+        store.delete_occurrence(item, day)
+    return item
 
 
 def _add_folders(store: ExchangeStore, folders: list[SeedFolder], parent_id: str | None) -> None:
