@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     contacts.add_argument("--config", required=True, metavar="FILE")
     contacts.add_argument("--limit", type=int, default=50, help="most contacts shown (50)")
     contacts.add_argument("query", metavar="QUERY")
+
+    check_mail = commands.add_parser("check-mail", help="send a test mail through [smtp]")
+    check_mail.add_argument("--config", required=True, metavar="FILE")
+    check_mail.add_argument("--to", required=True, metavar="ADDRESS")
     return parser
 
 
@@ -66,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from integration.contacts.command import contacts_command
 
             return contacts_command(args.config, args.query, args.limit)
+        if args.command == "check-mail":  # exit 0 delivered, 1 not delivered, 2 bad config
+            from integration.mail.command import check_mail_command
+
+            return check_mail_command(args.config, args.to)
     except ServiceError as exc:
         print(f"harness: {exc}", file=sys.stderr)
         return EXIT_INVALID
