@@ -61,9 +61,12 @@ def report(config: SmtpConfig, to: str, result: SendResult) -> str:
     if result.server_reply:
         lines.append(f"Server reply: {result.server_reply}")
     if result.detail:
-        lines.append(f"While {result.detail}" if not result.delivered else result.detail)
-    for recipient, (code, text) in result.refused.items():
-        if result.delivered:
-            lines.append(f"Refused recipient {recipient}: {code} {text}")
-    lines.append(result.advice)
+        lines.append(f"Details: {result.detail}")
+    if result.delivered:
+        lines.extend(
+            f"Refused recipient {rcpt}: {code} {text}"
+            for rcpt, (code, text) in result.refused.items()
+        )
+    else:
+        lines.append(result.advice)
     return "\n".join(lines)

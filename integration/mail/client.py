@@ -66,7 +66,7 @@ class SmtpTransport:
         """The whole conversation, synchronously; never raises for mail trouble."""
         config = self.config
         where = f"{config.server}:{config.port}"
-        stage = f"connecting to {where}"
+        stage = f"while connecting to {where}"
         timeout = config.timeout.total_seconds()
         smtp: smtplib.SMTP | None = None
         try:
@@ -82,12 +82,12 @@ class SmtpTransport:
                 smtp = smtplib.SMTP(
                     config.server, config.port, local_hostname=self.local_hostname, timeout=timeout
                 )
-            stage = f"greeting {where} (EHLO)"
+            stage = f"while greeting {where} (EHLO)"
             smtp.ehlo()
             refusal = self._secure_and_log_in(smtp, where)
             if refusal is not None:
                 return refusal
-            stage = f"sending to {where}"
+            stage = f"while sending to {where}"
             return self._transfer(smtp, sender, recipients, raw)
         except Exception as exc:  # classify() re-raises what is not mail trouble
             return classify(exc, stage)
@@ -107,7 +107,7 @@ class SmtpTransport:
             try:
                 smtp.starttls(context=client_ssl_context(config))
             except Exception as exc:
-                return classify(exc, f"starting TLS with {where}")
+                return classify(exc, f"while starting TLS with {where}")
             smtp.ehlo()
             encrypted = True
         if config.username is None:
@@ -122,7 +122,7 @@ class SmtpTransport:
         try:
             smtp.login(config.username, config.password or "")
         except Exception as exc:
-            return classify(exc, f"logging in as {config.username}")
+            return classify(exc, f"while logging in as {config.username}")
         return None
 
     def _transfer(
@@ -132,7 +132,7 @@ class SmtpTransport:
         options = [f"SIZE={len(raw)}"] if smtp.has_extn("size") else []
         code, reply = smtp.mail(sender, options)
         if code != 250:
-            return from_reply(code, reply, f"sender {sender} refused")
+            return from_reply(code, reply, f"the server refused MAIL FROM:<{sender}>")
         refused: dict[str, tuple[int, str]] = {}
         for recipient in recipients:
             code, reply = smtp.rcpt(recipient)
@@ -140,11 +140,11 @@ class SmtpTransport:
                 refused[recipient] = (code, reply.decode("utf-8", errors="replace"))
         if len(refused) == len(recipients):
             recipient, (code, text) = next(iter(refused.items()))
-            result = from_reply(code, text, f"recipient {recipient}")
+            result = from_reply(code, text, f"the server refused RCPT TO:<{recipient}>")
             return SendResult(result.outcome, code, result.reply, result.detail, refused)
         code, reply = smtp.data(raw)
         if code != 250:
-            return from_reply(code, reply, "message refused after DATA")
+            return from_reply(code, reply, "the server refused the message after DATA")
         text = reply.decode("utf-8", errors="replace")
         return SendResult(Outcome.DELIVERED, code, text, refused=refused)
 

@@ -176,7 +176,7 @@ def classify(exc: BaseException, detail: str = "") -> SendResult:
         # Every recipient refused: the first refusal speaks for all of them.
         refused = {rcpt: (code, _text(msg)) for rcpt, (code, msg) in exc.recipients.items()}
         rcpt, (code, message) = next(iter(refused.items()))
-        result = from_reply(code, message, detail or f"recipient {rcpt}")
+        result = from_reply(code, message, detail or f"the server refused RCPT TO:<{rcpt}>")
         return SendResult(result.outcome, code, result.reply, result.detail, refused)
     if isinstance(exc, smtplib.SMTPConnectError):  # a banner other than 220
         outcome = Outcome.TEMPORARY if 400 <= exc.smtp_code < 500 else Outcome.OTHER
@@ -201,6 +201,9 @@ def classify(exc: BaseException, detail: str = "") -> SendResult:
     if isinstance(exc, TimeoutError | socket.timeout):
         return SendResult(Outcome.TIMEOUT, None, "", detail)
     if isinstance(exc, smtplib.SMTPServerDisconnected):
+        # smtplib turns a read timeout into "Connection unexpectedly closed: timed out".
+        if isinstance(exc.__context__, TimeoutError | socket.timeout):
+            return SendResult(Outcome.TIMEOUT, None, "", detail)
         return SendResult(
             Outcome.OTHER, None, "", _join(detail, "the server closed the connection")
         )
