@@ -1,11 +1,12 @@
-"""One web site like the Exchange server's IIS site: EWS at /ews/exchange.asmx
-today, room for WebDAV (/exchange/, /public/) and OWA (/owa/) under the same port.
+"""One web site like the Exchange server's IIS site: EWS at /ews/exchange.asmx,
+WebDAV at /exchange/ and /public/, and Outlook Web Access at /owa/, on one port.
 
 ``start_site(store, host, port, tls)`` serves it with cheroot on a thread, plain
 HTTP or HTTPS with a certificate from a CA generated at start (trustme; SAN
 127.0.0.1, ::1 and localhost), and returns a ``RunningSite``. Every mounted
 service is wrapped by the request journal and fault injection of the site.
-Paths match case-insensitively, as IIS matches them.
+Paths match case-insensitively, as IIS matches them. WebDAV and OWA authenticate
+per the site's auth mode (``RunningSite.set_webdav_auth``: "basic" or "forms").
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from simulators.exchange.ews.middleware import (
     RequestJournal,
     WsgiApp,
 )
+from simulators.exchange.owa import OWA_PREFIX, OwaFrontEnd, SiteAuth
 from simulators.exchange.store import ExchangeStore
+from simulators.exchange.webdav import WEBDAV_PREFIXES, WebDavFrontEnd
 
 SERVER_HEADER = "Microsoft-IIS/7.0"
 
@@ -65,8 +68,11 @@ class SiteDispatcher:
         self._unclaimed = Journaled(self._not_found, journal, "site")
 
     def mount(self, prefix: str, app: WsgiApp, service: str, exact: bool = False) -> None:
-        """Serve ``prefix`` with ``app``, journaled and fault-injectable as ``service``."""
+        """Serve ``prefix`` with ``app``, journaled and fault-injectable as ``service``;
+        a mount at the same prefix is replaced."""
         wrapped = Journaled(FaultInjecting(app, self.faults, service), self.journal, service)
+        key = (prefix.lower(), exact)
+        self.mounts = [m for m in self.mounts if (m.prefix, m.exact) != key]
         self.mounts.append(Mount(prefix.lower(), wrapped, service, exact))
         self.mounts.sort(key=lambda m: len(m.prefix), reverse=True)
 
@@ -102,6 +108,8 @@ class RunningSite:
     faults: FaultInjector
     dispatcher: SiteDispatcher
     ca_cert_pem: str | None = None
+    auth: SiteAuth | None = None
+    webdav: WebDavFrontEnd | None = None
     _server: Any = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _tmpdir: str | None = field(default=None, repr=False)
@@ -114,6 +122,26 @@ class RunningSite:
     @property
     def ews_url(self) -> str:
         return self.url + "/EWS/Exchange.asmx"
+
+    @property
+    def webdav_url(self) -> str:
+        return self.url + "/exchange/"
+
+    @property
+    def public_url(self) -> str:
+        return self.url + "/public/"
+
+    @property
+    def owa_url(self) -> str:
+        return self.url + "/owa/"
+
+    def set_webdav_auth(self, mode: str) -> None:
+        """Switch WebDAV/OWA authentication ("basic" or "forms"); ends every OWA session
+        and empties the WebDAV scratch area (a scenario starts afresh)."""
+        if self.auth is not None:
+            self.auth.reset(mode)
+        if self.webdav is not None:
+            self.webdav.reset()
 
     def mount(self, prefix: str, app: WsgiApp, service: str, exact: bool = False) -> None:
         """Add a front end (WebDAV under /exchange/, OWA under /owa/, ...) to the site."""
@@ -169,12 +197,19 @@ def start_site(
     faults: FaultInjector | None = None,
     clock: ClockFn = utc_now,
     threads: int = 16,
+    webdav_auth: str = "basic",
 ) -> RunningSite:
-    """Serve EWS (and whatever is mounted later) on ``host:port``; port 0 picks one."""
+    """Serve EWS, WebDAV and OWA (and whatever is mounted later) on ``host:port``;
+    port 0 picks one. ``webdav_auth`` is the initial WebDAV/OWA auth mode."""
     journal = journal or RequestJournal(clock=clock)
     faults = faults or FaultInjector(clock=clock)
     dispatcher = SiteDispatcher(journal, faults)
     dispatcher.mount(EWS_PATH, make_ews_app(store, options), "ews", exact=True)
+    auth = SiteAuth(store, webdav_auth)  # type: ignore[arg-type]
+    webdav = WebDavFrontEnd(store, auth)
+    for prefix in WEBDAV_PREFIXES:
+        dispatcher.mount(prefix, webdav, "webdav")
+    dispatcher.mount(OWA_PREFIX, OwaFrontEnd(store, auth), "owa")
     server = wsgi.Server((host, port), dispatcher, numthreads=threads, server_name=host)
     server.version = SERVER_HEADER
     tmpdir = ca_path = None
@@ -199,6 +234,8 @@ def start_site(
         faults=faults,
         dispatcher=dispatcher,
         ca_cert_pem=ca_path,
+        auth=auth,
+        webdav=webdav,
         _server=server,
         _thread=thread,
         _tmpdir=tmpdir,

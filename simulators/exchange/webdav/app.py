@@ -1,0 +1,217 @@
+"""The WebDAV front end's WSGI app for /exchange/ and /public/.
+
+Order per request: the site's auth gate (Basic or OWA forms, ``owa.gate``), then a
+check that an XML body is well-formed and has no DOCTYPE (400), then resolution of
+the path (403 without FullAccess, 404 for an unknown mailbox), then dispatch:
+SEARCH, PROPPATCH, DELETE and GET on Exchange data are answered here (wsgidav would
+refuse SEARCH with 405 before any provider code runs, and knows nothing of Exchange's
+creation-by-PROPPATCH); PROPFIND, OPTIONS and everything in the scratch area go to
+wsgidav, whose answers are reshaped the Exchange way (207 as exactly ``text/xml``,
+DELETE ``200 OK``, SEARCH announced in OPTIONS).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from wsgidav.error_printer import ErrorPrinter
+from wsgidav.request_resolver import RequestResolver
+from wsgidav.wsgidav_app import WsgiDAVApp
+
+from simulators.exchange.ews.auth import ACCOUNT_KEY
+from simulators.exchange.ews.context import MAILBOX_TARGET_KEY
+from simulators.exchange.ews.middleware import FAULT_KEY, OPERATION_KEY
+from simulators.exchange.owa.gate import AuthGate, site_base
+from simulators.exchange.owa.sessions import SiteAuth
+from simulators.exchange.store import ExchangeStore, StoreError
+from simulators.exchange.webdav import search, writes
+from simulators.exchange.webdav.locate import (
+    ItemNames,
+    LocateError,
+    Locator,
+    RootTarget,
+    ScratchTarget,
+    Target,
+)
+from simulators.exchange.webdav.provider import LOCATOR_KEY, ExchangeProvider
+from simulators.exchange.webdav.scratch import ScratchSpace
+from simulators.exchange.webdav.xmlio import XmlBodyError, parse_body
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Reply = tuple[str, list[tuple[str, str]], bytes]
+
+_XML_BODY_METHODS = frozenset({"PROPFIND", "PROPPATCH", "SEARCH", "LOCK"})
+_OWN_METHODS = frozenset({"SEARCH", "PROPPATCH", "DELETE", "GET", "HEAD"})
+
+
+def _wsgidav(scratch: ScratchSpace) -> WsgiDAVApp:
+    config = {
+        "provider_mapping": {
+            "/exchange": ExchangeProvider(scratch),
+            "/public": ExchangeProvider(scratch),
+        },
+        "middleware_stack": [ErrorPrinter, RequestResolver],
+        "lock_storage": True,
+        "property_manager": True,
+        "verbose": 0,
+        "logging": {"enable": False},
+        "dir_browser": {"enable": False},
+    }
+    return WsgiDAVApp(config)
+
+
+class WebDavFrontEnd:
+    """WSGI app of /exchange/ and /public/ (mount it at both)."""
+
+    def __init__(self, store: ExchangeStore, auth: SiteAuth) -> None:
+        self.store = store
+        self.auth = auth
+        self.names = ItemNames()
+        self.scratch = ScratchSpace()
+        self.dav = _wsgidav(self.scratch)
+        self.gate = AuthGate(self._authenticated, auth, "dav")
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        # The site stripped its mount prefix; wsgidav routes /exchange and /public itself.
+        environ["PATH_INFO"] = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        environ["SCRIPT_NAME"] = ""
+        return self.gate(environ, start_response)
+
+    def reset(self) -> None:
+        """Forget the scratch area (a new scenario starts)."""
+        self.scratch.clear()
+
+    # ------------------------------------------------------------------ dispatch
+    def _authenticated(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        method = environ.get("REQUEST_METHOD", "")
+        environ[OPERATION_KEY] = method
+        locator = Locator(self.store, self.names, environ.get(ACCOUNT_KEY), site_base(environ))
+        environ[LOCATOR_KEY] = locator
+        try:
+            root = self._checked_body(environ) if method in _XML_BODY_METHODS else None
+            target = locator.resolve(_decoded_path(environ))
+        except XmlBodyError as exc:
+            return self._send(environ, start_response, _text("400 Bad Request", str(exc)))
+        except LocateError as exc:
+            status = "403 Forbidden" if exc.status == 403 else "404 Not Found"
+            return self._send(environ, start_response, _text(status, exc.message))
+        mailbox = getattr(target, "mailbox", None) or getattr(
+            getattr(target, "parent", None), "mailbox", None
+        )
+        if mailbox is not None:
+            environ[MAILBOX_TARGET_KEY] = mailbox.smtp
+        if isinstance(target, ScratchTarget) or method not in _OWN_METHODS:
+            return self._to_wsgidav(environ, start_response)
+        try:
+            reply = self._own(method, environ, locator, target, root)
+        except StoreError as exc:
+            reply = _text("404 Not Found", exc.message)
+        return self._send(environ, start_response, reply)
+
+    def _own(
+        self, method: str, environ: dict[str, Any], locator: Locator, target: Target, root: Any
+    ) -> Reply:
+        if method == "SEARCH":
+            path = _decoded_path(environ)
+            try:
+                query, result = search.run(
+                    locator, path, search.sql_text(root), environ.get("HTTP_RANGE")
+                )
+            except (search.SearchError, XmlBodyError) as exc:
+                status = exc.status if isinstance(exc, search.SearchError) else "400 Bad Request"
+                return _text(status, getattr(exc, "message", str(exc)))
+            if result.mailbox:
+                environ[MAILBOX_TARGET_KEY] = result.mailbox
+            return search.write(query, result)
+        if isinstance(target, RootTarget):
+            return self._root(method, environ, locator)
+        if method == "PROPPATCH":
+            try:
+                return writes.proppatch(locator, target, root)
+            except XmlBodyError as exc:
+                return _text("400 Bad Request", str(exc))
+        if method == "DELETE":
+            return writes.delete(locator, target)
+        return writes.get(target, environ.get("HTTP_TRANSLATE"))
+
+    def _root(self, method: str, environ: dict[str, Any], locator: Locator) -> Reply:
+        account = environ.get(ACCOUNT_KEY)
+        own = self.store.mailboxes.get((account.smtp or "").lower()) if account else None
+        if method in ("GET", "HEAD") and own is not None:
+            where = f"{locator.base}/exchange/{locator.mailbox_segment(own)}/"
+            return "302 Found", [("Location", where)], b""
+        return _text("403 Forbidden", "no mailbox named")
+
+    # ------------------------------------------------------------------ plumbing
+    @staticmethod
+    def _checked_body(environ: dict[str, Any]) -> Any:
+        """Read the body, refuse DOCTYPEs, and put it back for wsgidav."""
+        body = _read_body(environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        if not body.strip():
+            if environ.get("REQUEST_METHOD") in ("SEARCH", "PROPPATCH"):
+                raise XmlBodyError(f"{environ['REQUEST_METHOD']} needs an XML body")
+            return None
+        return parse_body(body)
+
+    def _to_wsgidav(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        method = environ.get("REQUEST_METHOD")
+
+        def shaped(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if status.startswith("207"):
+                headers = [h for h in headers if h[0].lower() != "content-type"]
+                headers.append(("Content-Type", "text/xml"))
+            elif method == "DELETE" and status.startswith("204"):
+                status = "200 OK"
+                headers = [h for h in headers if h[0].lower() != "content-length"]
+                headers.append(("Content-Length", "0"))
+            elif method == "OPTIONS":
+                headers = [
+                    (k, v + ", SEARCH") if k.lower() == "allow" else (k, v) for k, v in headers
+                ]
+                headers.append(("DASL", "<DAV:sql>"))
+            if status[:1] in ("4", "5"):
+                environ.setdefault(FAULT_KEY, status)
+            return start_response(status, headers, exc_info)
+
+        return self.dav(environ, shaped)
+
+    @staticmethod
+    def _send(environ: dict[str, Any], start_response: Callable[..., Any], reply: Reply) -> Any:
+        status, headers, body = reply
+        if status[:1] in ("4", "5"):
+            environ.setdefault(FAULT_KEY, status)
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
+
+
+def _text(status: str, message: str) -> Reply:
+    return status, [("Content-Type", "text/plain; charset=utf-8")], message.encode("utf-8")
+
+
+def _decoded_path(environ: dict[str, Any]) -> str:
+    """PATH_INFO as text: WSGI hands it over as latin-1; clients send UTF-8."""
+    raw = environ.get("PATH_INFO", "")
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return raw
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    length = environ.get("CONTENT_LENGTH", "").strip()
+    if length.isdigit():
+        return stream.read(int(length)) if int(length) else b""
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return stream.read()
+    return b""
+
+
+__all__ = ["WebDavFrontEnd"]

@@ -1,0 +1,237 @@
+"""XML in and out of the WebDAV front end, the way Exchange 2007 writes it.
+
+In: ``parse_body`` reads a request body with lxml refusing any DOCTYPE (so no
+external or internal entities, no XXE) and raises ``XmlBodyError`` (a 400) on
+anything that is not well-formed XML.
+
+Out: ``MultiStatusWriter`` writes a 207 body as text with Exchange's prefixes
+(``a:`` DAV:, ``b:`` the datatypes namespace, ``c:`` xml:, ``d:`` calendar, ``e:``
+httpmail, more letters on demand), typed values carrying ``b:dt`` (dateTime.tz with
+milliseconds and 'Z', dateTime.rfc1123, int, boolean 0/1, mv.string with ``<c:v>``).
+``typed_element`` builds the same typed value as an lxml element for wsgidav's PROPFIND.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from lxml import etree
+
+DAV = "DAV:"
+DT = "urn:uuid:c2f41010-65b3-11d1-a29f-00aa00c14882/"
+XMLV = "xml:"
+CALENDAR = "urn:schemas:calendar:"
+HTTPMAIL = "urn:schemas:httpmail:"
+CONTACTS = "urn:schemas:contacts:"
+EXCHANGE = "http://schemas.microsoft.com/exchange/"
+PROPTAG = "http://schemas.microsoft.com/mapi/proptag/"
+MAPI = "http://schemas.microsoft.com/mapi/"
+MAPI_ADDRESS = "http://schemas.microsoft.com/mapi/id/{00062004-0000-0000-c000-000000000046}/"
+REPL = "http://schemas.microsoft.com/repl/"
+
+_FIXED_PREFIXES = {DAV: "a", DT: "b", XMLV: "c", CALENDAR: "d", HTTPMAIL: "e"}
+_RFC1123_PROPS = frozenset({"DAV:getlastmodified"})
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NAME_START = re.compile(r"[A-Za-z_\u00c0-\uffff]")
+_NAME_REST = re.compile(r"[^A-Za-z0-9._\-\u00b7-\uffff]")
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+class XmlBodyError(ValueError):
+    """A request body that is not acceptable XML (malformed, or with a DOCTYPE)."""
+
+
+def parse_body(body: bytes) -> etree._Element:
+    """The root element of ``body``; DOCTYPEs (entities, XXE) are refused."""
+    if not body.strip():
+        raise XmlBodyError("the request body is empty")
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise XmlBodyError(f"the request body is not well-formed XML: {exc}") from None
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None:
+        raise XmlBodyError("DOCTYPE declarations are not allowed in request bodies")
+    return root
+
+
+def split_name(prop: str) -> tuple[str, str]:
+    """A property name as (namespace, local name), Clark ``{ns}local`` or Exchange
+    ``nslocal``: the local name follows the last ':', '/' or '#'."""
+    if prop.startswith("{"):
+        ns, _, local = prop[1:].partition("}")
+        return ns, local
+    cut = max(prop.rfind(":"), prop.rfind("/"), prop.rfind("#")) + 1
+    return prop[:cut], prop[cut:]
+
+
+def xml_local_name(local: str) -> str:
+    """``local`` as a legal XML name: Exchange escapes characters as ``_xHHHH_``."""
+    if not local:
+        return "_"
+    out = [local[0] if _NAME_START.match(local[0]) else f"_x{ord(local[0]):04x}_"]
+    out.extend(f"_x{ord(c):04x}_" if _NAME_REST.match(c) else c for c in local[1:])
+    return "".join(out)
+
+
+def clean_text(value: str) -> str:
+    return _XML_ILLEGAL.sub("", value)
+
+
+def format_tz(value: datetime) -> str:
+    """Exchange's dateTime.tz: UTC with milliseconds, ``2026-01-05T11:00:00.000Z``."""
+    utc = value.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def format_rfc1123(value: datetime) -> str:
+    return format_datetime(value.astimezone(UTC), usegmt=True)
+
+
+def typed(prop: str, value: Any) -> tuple[str | list[str], str | None]:
+    """(text or list of texts, b:dt datatype or None) of a property value."""
+    if isinstance(value, bool):
+        return ("1" if value else "0"), "boolean"
+    if isinstance(value, int):
+        return str(value), "int"
+    if isinstance(value, datetime):
+        if prop in _RFC1123_PROPS:
+            return format_rfc1123(value), "dateTime.rfc1123"
+        return format_tz(value), "dateTime.tz"
+    if isinstance(value, (list, tuple)):
+        if value and isinstance(value[0], datetime):
+            return [format_tz(v) for v in value], "mv.dateTime.tz"
+        return [clean_text(str(v)) for v in value], "mv.string"
+    return clean_text(str(value)), None
+
+
+def typed_element(prop: str, value: Any) -> etree._Element:
+    """The property as an lxml element with ``b:dt`` (for wsgidav's PROPFIND)."""
+    ns, local = split_name(prop)
+    text, datatype = typed(prop, value)
+    nsmap = {"b": DT} if datatype else {}
+    if isinstance(text, list):
+        nsmap["c"] = XMLV
+    element = etree.Element(f"{{{ns}}}{xml_local_name(local)}", nsmap=nsmap or None)
+    if datatype:
+        element.set(f"{{{DT}}}dt", datatype)
+    if isinstance(text, list):
+        for item in text:
+            etree.SubElement(element, f"{{{XMLV}}}v").text = item
+    else:
+        element.text = text
+    return element
+
+
+class MultiStatusWriter:
+    """Builds an Exchange 207 body; namespaces are declared on the root element."""
+
+    def __init__(self) -> None:
+        self._prefixes: dict[str, str] = dict(_FIXED_PREFIXES)
+        self._parts: list[str] = []
+
+    def _qname(self, prop: str) -> str:
+        ns, local = split_name(prop)
+        if ns == "":
+            return xml_local_name(local)
+        prefix = self._prefixes.get(ns)
+        if prefix is None:
+            prefix = _letter(len(self._prefixes))
+            self._prefixes[ns] = prefix
+        return f"{prefix}:{xml_local_name(local)}"
+
+    def response(
+        self,
+        href: str,
+        found: Iterable[tuple[str, Any]],
+        missing: Iterable[str] = (),
+        status: str = "HTTP/1.1 200 OK",
+    ) -> None:
+        """One ``a:response``: a propstat with ``status`` holding ``found`` (name,
+        value; a None value is written empty), and a 404 propstat for ``missing``."""
+        parts = self._parts
+        parts.append(f"<a:response><a:href>{escape(clean_text(href))}</a:href>")
+        parts.append(f"<a:propstat><a:status>{status}</a:status><a:prop>")
+        for prop, value in found:
+            name = self._qname(prop)
+            if value is None:
+                parts.append(f"<{name}/>")
+                continue
+            text, datatype = typed(prop, value)
+            attr = f" b:dt={quoteattr(datatype)}" if datatype else ""
+            if isinstance(text, list):
+                inner = "".join(f"<c:v>{escape(v)}</c:v>" for v in text)
+            else:
+                inner = escape(text)
+            parts.append(f"<{name}{attr}>{inner}</{name}>")
+        parts.append("</a:prop></a:propstat>")
+        names = [self._qname(p) for p in missing]
+        if names:
+            parts.append("<a:propstat><a:status>HTTP/1.1 404 Resource Not Found</a:status>")
+            parts.append("<a:prop>" + "".join(f"<{n}/>" for n in names) + "</a:prop></a:propstat>")
+        parts.append("</a:response>")
+
+    def patch_response(
+        self,
+        href: str,
+        ok: Iterable[str],
+        failed: dict[str, str],
+        response_status: str | None = None,
+    ) -> None:
+        """One PROPPATCH ``a:response``: empty property elements grouped by status."""
+        parts = self._parts
+        parts.append(f"<a:response><a:href>{escape(clean_text(href))}</a:href>")
+        if response_status:
+            parts.append(f"<a:status>{response_status}</a:status>")
+        groups: dict[str, list[str]] = {}
+        for name in ok:
+            groups.setdefault("HTTP/1.1 200 OK", []).append(name)
+        for name, status in failed.items():
+            groups.setdefault(status, []).append(name)
+        for status, names in groups.items():
+            elements = "".join(f"<{self._qname(n)}/>" for n in dict.fromkeys(names))
+            parts.append(
+                f"<a:propstat><a:status>{status}</a:status><a:prop>{elements}</a:prop></a:propstat>"
+            )
+        parts.append("</a:response>")
+
+    def body(self) -> bytes:
+        declarations = " ".join(
+            f"xmlns:{prefix}={quoteattr(ns)}"
+            for ns, prefix in sorted(self._prefixes.items(), key=lambda kv: kv[1], reverse=True)
+        )
+        head = f'<?xml version="1.0"?><a:multistatus {declarations}>'
+        return (head + "".join(self._parts) + "</a:multistatus>").encode("utf-8")
+
+
+def _letter(index: int) -> str:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return letters[index] if index < len(letters) else f"n{index}"
+
+
+__all__ = [
+    "CALENDAR",
+    "CONTACTS",
+    "DAV",
+    "DT",
+    "EXCHANGE",
+    "HTTPMAIL",
+    "MAPI",
+    "MAPI_ADDRESS",
+    "PROPTAG",
+    "MultiStatusWriter",
+    "XmlBodyError",
+    "format_rfc1123",
+    "format_tz",
+    "parse_body",
+    "split_name",
+    "typed",
+    "typed_element",
+    "xml_local_name",
+]
