@@ -91,9 +91,12 @@ class SinkSMTP(SMTP):
         super().connection_lost(error)
 
     def abort(self) -> None:
-        """Close the connection (runs on the listener's loop)."""
-        if self.transport is not None:
-            self.transport.close()
+        """Drop the connection now, TLS or not (runs on the listener's loop)."""
+        for transport in (self.transport, self._original_transport):
+            if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+                transport.abort()
+            elif transport is not None:
+                transport.close()
 
 
 class BoundController(Controller):
@@ -229,17 +232,25 @@ class Listener:
         self._controller = controller
 
     def stop(self) -> None:
-        """Close live connections, stop the loop and join its thread."""
+        """Drop live connections, stop the loop and join its thread."""
         with self._lock:
             controller, self._controller = self._controller, None
         if controller is None:
             return
-        controller.loop.call_soon_threadsafe(self._abort_connections)
+        dropping = asyncio.run_coroutine_threadsafe(self._drop_connections(), controller.loop)
+        try:
+            dropping.result(timeout=5)
+        except Exception:  # stopping anyway: the loop closes what is left
+            dropping.cancel()
         controller.stop()
 
-    def _abort_connections(self) -> None:
+    async def _drop_connections(self) -> None:
         for connection in list(self._connections):
             connection.abort()
+        # Let the transports' connection_lost callbacks run before the loop stops,
+        # so no socket is left unclosed.
+        for _ in range(3):
+            await asyncio.sleep(0)
 
     @property
     def running(self) -> bool:
