@@ -22,6 +22,7 @@ from integration.contacts.model import (
 if TYPE_CHECKING:
     from integration.config import ExchangeConfig
     from integration.contacts.ews import EwsContactSearch
+    from integration.contacts.webdav import WebDavContactSearch
 
 __all__ = [
     "DEFAULT_FOLDER_TTL",
@@ -39,12 +40,14 @@ def open_contact_search(
     *,
     folder_ttl: float = DEFAULT_FOLDER_TTL,
     timeout: float = 10.0,
-) -> EwsContactSearch:
-    """The search for the engine's [exchange] section, by its ``variant``.
-
-    Raises ``ValueError`` for a variant this build cannot search."""
+) -> EwsContactSearch | WebDavContactSearch:
+    """The search for the engine's [exchange] section, by its ``variant`` (``ews`` or
+    ``webdav``); ``folder_ttl`` seconds of folder list caching, ``timeout`` per request."""
     from integration.contacts.ews import EwsContactSearch
+    from integration.contacts.webdav import WebDavContactSearch
 
     if exchange.variant == "ews":
         return EwsContactSearch.from_config(exchange, folder_ttl=folder_ttl, timeout=timeout)
-    raise ValueError(f"[exchange] variant {exchange.variant!r}: contact search not available yet")
+    if exchange.variant == "webdav":
+        return WebDavContactSearch.from_config(exchange, folder_ttl=folder_ttl, timeout=timeout)
+    raise ValueError(f"[exchange] variant {exchange.variant!r}: no contact search for it")

@@ -20,6 +20,7 @@ from integration.sources.base import SourceError
 
 EXIT_FOUND, EXIT_NONE, EXIT_INVALID = 0, 1, 2
 COLUMNS = ("Name", "Company", "Phones", "Folder")
+_PROTOCOLS = {"ews": "EWS", "webdav": "WebDAV"}
 
 
 def _cell(value: str) -> str:
@@ -90,7 +91,7 @@ def contacts_command(
         return EXIT_INVALID
     except (SourceError, ValueError) as exc:
         print(
-            f"harness contacts: public folder search over {exchange.variant.upper()} "
+            f"harness contacts: public folder search over {_PROTOCOLS[exchange.variant]} "
             f"at {exchange.server_url} failed: {exc}",
             file=err,
         )
