@@ -329,3 +329,16 @@ def test_settings_are_checked() -> None:
         SinkSettings(listeners=(PLAIN, PLAIN))
     with pytest.raises(ValueError, match="CRAM-MD5"):
         SinkSettings(auth_mechanisms=("CRAM-MD5",))
+
+
+def test_ipv6_loopback(store: ExchangeStore) -> None:
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    with SmtpSink(store, SinkSettings(host="::1", listeners=(IMPLICIT,))) as sink:
+        assert sink.endpoints == {"smtps": f"[::1]:{sink.port('smtps')}"}
+        context = sink.client_ssl_context()
+        with smtplib.SMTP_SSL("::1", sink.port("smtps"), context=context, timeout=10) as client:
+            assert client.sendmail("pbx@example.org", [USER1], message_bytes()) == {}
+    assert len(store.messages(USER1)) == 1
