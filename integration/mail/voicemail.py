@@ -69,7 +69,7 @@ class _Wording:
 WORDINGS: dict[str, _Wording] = {
     "en": _Wording(
         subject="Voicemail from {caller} ({duration})",
-        unknown_caller="unknown caller",
+        unknown_caller="unknown",
         intro="You have a new voicemail.",
         caller="From",
         received="Received",
@@ -95,7 +95,7 @@ WORDINGS: dict[str, _Wording] = {
     ),
     "de": _Wording(
         subject="Sprachnachricht von {caller} ({duration})",
-        unknown_caller="unbekannter Anrufer",
+        unknown_caller="Unbekannt",
         intro="Sie haben eine neue Sprachnachricht.",
         caller="Von",
         received="Empfangen",
