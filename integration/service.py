@@ -1,7 +1,7 @@
 """``harness engine``: the sync engine as a long-running service.
 
 Builds the calendar source and the PBX gateway from the configuration and polls
-in real time until stopped. Only EWS is available as a source in this build.
+in real time until stopped. The source is EWS or WebDAV, as ``[exchange] variant`` says.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from integration.config import EngineConfig
 from integration.pbx import HttpPbxGateway
 from integration.scheduler import Engine, PollSettings
 from integration.sources.ews import EwsCalendarSource
+from integration.sources.webdav import WebDavCalendarSource
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,10 @@ class ServiceError(Exception):
     """The configuration asks for something this build cannot do."""
 
 
-def build_source(config: EngineConfig) -> EwsCalendarSource:
+def build_source(config: EngineConfig) -> EwsCalendarSource | WebDavCalendarSource:
     exchange = config.exchange
+    if exchange.variant == "webdav":
+        return WebDavCalendarSource.from_config(exchange, config.polling)
     if exchange.variant != "ews":
         raise ServiceError(f"[exchange] variant: {exchange.variant!r} is not available yet")
     return EwsCalendarSource(
