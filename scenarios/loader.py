@@ -54,7 +54,7 @@ TOP_KEYS = (
     "expect_transitions",
 )
 ENGINE_KEYS = ("poll_interval", "poll_offset", "lead_time", "catch_up")
-EXCHANGE_KEYS = ("clock_skew", "service_account", "webdav_auth")
+EXCHANGE_KEYS = ("clock_skew", "service_account", "webdav_auth", "allow_relay")
 SERVICE_ACCOUNT_KEYS = (
     "user",
     "password",
@@ -183,6 +183,7 @@ class _Builder:
         exchange = self.exchange(top.get("exchange"), mailboxes)
         seed.service_account = exchange.service_account
         seed.webdav_auth = exchange.webdav_auth
+        seed.allow_relay = exchange.allow_relay
         engine = self.engine(top.get("engine"))
         end = top.moment("end")
         anchor = start or datetime(2000, 1, 1, tzinfo=UTC)  # only while reporting problems
@@ -275,6 +276,7 @@ class _Builder:
             or timedelta(0),  # None: reported
             service_account=account,
             webdav_auth=fields.choice("webdav_auth", WEBDAV_AUTH, default="basic") or "basic",
+            allow_relay=fields.flag("allow_relay", False),
         )
 
     def users(self, nodes: list[Node]) -> list[User]:

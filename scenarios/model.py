@@ -73,6 +73,7 @@ class ExchangeSettings:
     clock_skew: timedelta = timedelta(0)  # Exchange clock minus PBX clock
     service_account: ServiceAccount = field(default_factory=ServiceAccount)
     webdav_auth: str = "basic"  # basic | forms
+    allow_relay: bool = False  # SMTP: accept mail for other domains (else 550 5.7.1)
 
 
 @dataclass(frozen=True)

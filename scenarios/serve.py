@@ -1,8 +1,9 @@
 """``harness serve``: the simulators in real time, for engineers and support.
 
 One HTTPS site like one IIS site (EWS at /EWS/Exchange.asmx, any case) with a
-certificate from a CA generated at start, the PBX simulator's JSON API, and the
-control API. ``--seed`` takes a scenario or seed file (its users become PBX
+certificate from a CA generated at start, the SMTP sink (STARTTLS on ``smtp``,
+implicit TLS on ``smtps``; its inspection API under ``mail``), the PBX
+simulator's JSON API, and the control API. ``--seed`` takes a scenario or seed file (its users become PBX
 users and mailboxes); without it a small demo organisation is served. When
 everything listens, ``--ready-file`` receives the endpoints as JSON, and an
 engine configuration pointing at them is written beside the CA.
@@ -30,6 +31,7 @@ from simulators.exchange.seed import Seed, SeedMailbox, ServiceAccount, apply_se
 from simulators.exchange.store import ExchangeStore
 from simulators.pbx.server import PbxServer
 from simulators.site import start_site
+from simulators.smtp import SinkSettings, SmtpSink
 
 log = logging.getLogger(__name__)
 
@@ -96,25 +98,42 @@ def serve(seed_path: str | None, host: str, port: int, ready_file: str | None) -
     site = start_site(store, host=host, port=port, tls=True)
     pbx = pbx_for(users, zone)
     pbx_server = PbxServer(pbx, host=host).start()
-    services = {"ews": site.ews_url, "pbx": pbx_server.url}
-    control = wsgi.Server((host, 0), ControlApi(site, services), numthreads=4)
+    sink = SmtpSink(store, SinkSettings(host=host, allow_relay=seed.allow_relay)).start()
+    services = {"ews": site.ews_url, "pbx": pbx_server.url, **sink.endpoints}
+    mail_api = sink.wsgi_app()
+    control_api = ControlApi(site, services)
+
+    def control_app(environ: dict[str, Any], start_response: Any) -> Any:
+        # /api/mail/... inspects the SMTP sink; everything else is /control/.
+        if environ.get("PATH_INFO", "").startswith("/api/mail/"):
+            return mail_api(environ, start_response)
+        return control_api(environ, start_response)
+
+    control = wsgi.Server((host, 0), control_app, numthreads=4)
     control.prepare()
     threading.Thread(target=control.serve, name="control", daemon=True).start()
     control_url = f"http://{host}:{control.bind_addr[1]}/control/"
     workdir = Path(tempfile.mkdtemp(prefix="harness-serve-"))
-    assert site.ca_cert_pem is not None
+    # One trust file for everything served: the site's CA and the mail sink's.
+    ca_bundle = workdir / "ca.pem"
+    ca_bundle.write_bytes(
+        b"".join(Path(p).read_bytes() for p in (site.ca_cert_pem, sink.ca_cert_pem) if p)
+    )
     config_path = workdir / "engine.toml"
     config_path.write_text(
         engine_config_text(
-            site.ews_url, seed.service_account, site.ca_cert_pem, pbx_server.url, polling
+            site.ews_url, seed.service_account, str(ca_bundle), pbx_server.url, polling
         ),
         encoding="utf-8",
     )
     ready = {
         "ews": site.ews_url,
         "pbx": pbx_server.url,
+        "smtp": sink.endpoints["smtp"],
+        "smtps": sink.endpoints["smtps"],
         "control": control_url,
-        "ca_cert": site.ca_cert_pem,
+        "mail": f"http://{host}:{control.bind_addr[1]}/api/mail/",
+        "ca_cert": str(ca_bundle),
         "engine_config": str(config_path),
     }
     if ready_file:
@@ -130,6 +149,7 @@ def serve(seed_path: str | None, host: str, port: int, ready_file: str | None) -
         stop.wait()
     finally:
         control.stop()
+        sink.stop()
         pbx_server.stop()
         site.stop()
     return 0

@@ -91,6 +91,7 @@ class Seed:
     appointments: list[SeedAppointment] = field(default_factory=list)
     public_folders: list[SeedFolder] = field(default_factory=list)
     webdav_auth: str = "basic"  # basic | forms
+    allow_relay: bool = False  # the SMTP connector relays mail to other domains
 
 
 def apply_seed(store: ExchangeStore, seed: Seed) -> dict[str, CalendarItem]:

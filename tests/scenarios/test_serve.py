@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import smtplib
 import ssl
 import subprocess
 import sys
@@ -78,7 +79,9 @@ def served(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def test_ready_file_names_every_served_endpoint(served: dict[str, str]) -> None:
-    assert {"ews", "pbx", "control", "ca_cert", "engine_config"} <= set(served)
+    assert {"ews", "pbx", "smtp", "smtps", "control", "mail", "ca_cert", "engine_config"} <= set(
+        served
+    )
     assert served["ews"].startswith("https://127.0.0.1:")
     assert Path(served["ca_cert"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
     status = httpx.get(served["control"] + "status").json()
@@ -137,3 +140,14 @@ def test_bad_engine_config_names_the_key(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "variant" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_served_smtp_delivers_into_the_mailbox(served: dict[str, str]) -> None:
+    host, port = served["smtp"].rsplit(":", 1)
+    tls = ssl.create_default_context(cafile=served["ca_cert"])
+    with smtplib.SMTP(host, int(port), timeout=10) as client:
+        client.starttls(context=tls)
+        client.login("OSOMX@domain.net", "secret")
+        client.sendmail("pbx@domain.net", ["user2@domain.net"], b"Subject: Hello\r\n\r\nHi\r\n")
+    messages = httpx.get(served["mail"] + "messages?mailbox=user2@domain.net").json()["messages"]
+    assert [m["subject"] for m in messages] == ["Hello"]
