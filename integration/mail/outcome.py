@@ -73,7 +73,8 @@ ADVICE: dict[Outcome, str] = {
     "check [smtp] server and port, and that the mail service is running.",
     Outcome.HOST_NOT_FOUND: "The server name does not resolve: check [smtp] server.",
     Outcome.TIMEOUT: "The server did not answer in time: check [smtp] server and port, "
-    "and firewalls between the PBX and the server.",
+    "firewalls between the PBX and the server, and that an implicit-TLS port (465) has "
+    'security = "ssl" (it waits silently for TLS).',
     Outcome.RELAY_DENIED: "The server refuses to pass mail on to that recipient's domain "
     "for this sender: allow relaying for the PBX (its address or its account) on the "
     "server, or log in with an account that may relay.",

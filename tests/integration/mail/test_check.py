@@ -217,3 +217,10 @@ def test_report_lists_refused_recipients_when_others_got_it() -> None:
     )
     config = SmtpConfig(server="mx", port=25, security="none", sender=SERVICE)
     assert "Refused recipient x@example.com: 550 5.7.1 Unable" in report(config, USER1, result)
+
+
+def test_plain_smtp_on_an_implicit_tls_port_times_out_with_advice(rig: MailRig) -> None:
+    changes = {"security": "none", "username": None, "password": None}
+    result = check(rig, listener="smtps", timeout=timedelta(seconds=1), **changes)
+    assert result.outcome is Outcome.TIMEOUT
+    assert 'security = "ssl"' in result.advice
