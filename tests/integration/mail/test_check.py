@@ -220,7 +220,9 @@ def test_report_lists_refused_recipients_when_others_got_it() -> None:
 
 
 def test_plain_smtp_on_an_implicit_tls_port_times_out_with_advice(rig: MailRig) -> None:
-    changes = {"security": "none", "username": None, "password": None}
-    result = check(rig, listener="smtps", timeout=timedelta(seconds=1), **changes)
+    result = check(
+        rig, USER1, listener="smtps", security="none", username=None, password=None,
+        timeout=timedelta(seconds=1),
+    )  # fmt: skip
     assert result.outcome is Outcome.TIMEOUT
     assert 'security = "ssl"' in result.advice
