@@ -8,9 +8,11 @@ into UTC instants, so a 09:00 weekly meeting stays at 09:00 across a DST change
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -158,6 +160,22 @@ def localize(naive: datetime, zone: ZoneInfo) -> datetime:
     return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
+@lru_cache(maxsize=256)
+def _local_starts(recurrence: Recurrence, first_local_start: datetime) -> tuple[datetime, ...]:
+    """Every local start of a series up to the horizon, computed once per series.
+
+    Calendar views expand the same series on every poll; walking the rrule from
+    the series start each time dominated a FindItem (profiled), a bisect does not.
+    """
+    horizon_end = first_local_start + HORIZON
+    starts: list[datetime] = []
+    for local in recurrence.rule(first_local_start):
+        if local > horizon_end:
+            break
+        starts.append(local)
+    return tuple(starts)
+
+
 def occurrence_starts(
     recurrence: Recurrence,
     local_start: time,
@@ -171,7 +189,6 @@ def occurrence_starts(
     caller; without one, every occurrence up to the horizon.
     """
     first = datetime.combine(recurrence.start_date, local_start)
-    rule = recurrence.rule(first)
     if window_end is None:
         horizon_end = first + HORIZON
     else:
@@ -179,7 +196,13 @@ def occurrence_starts(
     lower = None
     if window_start is not None:
         lower = window_start.astimezone(zone).replace(tzinfo=None) - timedelta(days=1)
-    for local in rule:
+    if horizon_end <= first + HORIZON:
+        starts = _local_starts(recurrence, first)
+        begin = bisect_left(starts, lower) if lower is not None else 0
+        for local in starts[begin : bisect_right(starts, horizon_end)]:
+            yield local.date(), localize(local, zone)
+        return
+    for local in recurrence.rule(first):  # beyond the cached horizon: walk the rule
         if local > horizon_end:
             break
         if lower is not None and local < lower:
