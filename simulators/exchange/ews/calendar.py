@@ -13,12 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lxml import etree
-
 from simulators.exchange.ews.errors import ResponseError
-from simulators.exchange.ews.itemxml import ITEM_DEFAULT, Kind, Out, Writer, item_writers
-from simulators.exchange.ews.recurrences import read_recurrence, write_recurrence
-from simulators.exchange.ews.timezones import iana_for, windows_name, write_time_zone
+from simulators.exchange.ews.itemxml import (
+    ITEM_DEFAULT,
+    Kind,
+    Out,
+    Writer,
+    const_writer,
+    esc,
+    item_writers,
+    mailbox_text,
+    stamp_writer,
+    text_writer,
+)
+from simulators.exchange.ews.recurrences import read_recurrence, recurrence_text
+from simulators.exchange.ews.timezones import iana_for, time_zone_text, windows_name
 from simulators.exchange.ews.xmlkit import (
     Element,
     Sequence_,
@@ -26,7 +35,6 @@ from simulators.exchange.ews.xmlkit import (
     fmt_datetime,
     fmt_duration,
     local,
-    t,
     text,
     text_bool,
     text_datetime,
@@ -35,7 +43,6 @@ from simulators.exchange.ews.xmlkit import (
 )
 from simulators.exchange.model import CalendarItem, Occurrence
 
-SubElement = etree.SubElement
 FREE_BUSY = ("Free", "Tentative", "Busy", "OOF", "NoData")
 
 # t:ItemType then t:CalendarItemType, 2007 SP1 order: what a CalendarItem may contain.
@@ -128,130 +135,123 @@ def view_of(obj: CalendarItem | Occurrence) -> CalView:
 
 
 # ------------------------------------------------------------ writers
-def _simple(name: str, value: Any) -> Writer:
-    tag = t(name)
-
-    def write(parent: Element, v: CalView, out: Out) -> None:
-        SubElement(parent, tag).text = value(v) if callable(value) else value
-
-    return write
-
-
 def _if_instance(name: str) -> Writer:
     """RecurrenceId / OriginalStart: only occurrences and exceptions have one."""
-    tag = t(name)
+    opening, closing = f"<t:{name}>", f"</t:{name}>"
 
-    def write(parent: Element, v: CalView, out: Out) -> None:
+    def write(parts: list[str], v: CalView, out: Out) -> None:
         if v.original_start is not None:
-            SubElement(parent, tag).text = fmt_datetime(v.original_start)
+            parts.append(opening + fmt_datetime(v.original_start) + closing)
 
     return write
 
 
-def _organizer(parent: Element, v: CalView, out: Out) -> None:
-    if not v.master.organizer:
-        return
-    box = SubElement(SubElement(parent, t("Organizer")), t("Mailbox"))
-    SubElement(box, t("Name")).text = out.owner_name(v.master.organizer) or v.master.organizer
-    SubElement(box, t("EmailAddress")).text = v.master.organizer
-    SubElement(box, t("RoutingType")).text = "SMTP"
+def _organizer(parts: list[str], v: CalView, out: Out) -> None:
+    organizer = v.master.organizer
+    if organizer:
+        name = out.owner_name(organizer) or organizer
+        parts.append(f"<t:Organizer>{mailbox_text(name, organizer)}</t:Organizer>")
 
 
-def _recurrence(parent: Element, v: CalView, out: Out) -> None:
+def _recurrence(parts: list[str], v: CalView, out: Out) -> None:
     if v.item_type == "RecurringMaster" and v.master.recurrence is not None:
-        write_recurrence(parent, v.master.recurrence)
+        parts.append(recurrence_text(v.master.recurrence))
 
 
-def _occurrence_info(parent: Element, tag: str, row: Occurrence) -> None:
-    node = SubElement(parent, t(tag))
-    SubElement(node, t("ItemId"), Id=row.id, ChangeKey=row.master.change_key)
-    SubElement(node, t("Start")).text = fmt_datetime(row.start)
-    SubElement(node, t("End")).text = fmt_datetime(row.end)
-    SubElement(node, t("OriginalStart")).text = fmt_datetime(row.original_start or row.start)
+def _occurrence_info(tag: str, row: Occurrence) -> str:
+    return (
+        f'<t:{tag}><t:ItemId Id="{esc(row.id)}" ChangeKey="{esc(row.master.change_key)}"/>'
+        f"<t:Start>{fmt_datetime(row.start)}</t:Start><t:End>{fmt_datetime(row.end)}</t:End>"
+        f"<t:OriginalStart>{fmt_datetime(row.original_start or row.start)}</t:OriginalStart>"
+        f"</t:{tag}>"
+    )
 
 
-def _first(parent: Element, v: CalView, out: Out) -> None:
+def _first(parts: list[str], v: CalView, out: Out) -> None:
     if v.item_type == "RecurringMaster":
         first, _ = out.store.first_and_last(v.master)
         if first is not None:
-            _occurrence_info(parent, "FirstOccurrence", first)
+            parts.append(_occurrence_info("FirstOccurrence", first))
 
 
-def _last(parent: Element, v: CalView, out: Out) -> None:
+def _last(parts: list[str], v: CalView, out: Out) -> None:
     if v.item_type == "RecurringMaster":
         _, last = out.store.first_and_last(v.master)
         if last is not None:
-            _occurrence_info(parent, "LastOccurrence", last)
+            parts.append(_occurrence_info("LastOccurrence", last))
 
 
-def _modified(parent: Element, v: CalView, out: Out) -> None:
-    if v.item_type != "RecurringMaster" or not v.master.exceptions:
-        return
-    rows = out.store.modified_occurrences(v.master)
-    node = SubElement(parent, t("ModifiedOccurrences"))
-    for row in rows:
-        _occurrence_info(node, "Occurrence", row)
+def _modified(parts: list[str], v: CalView, out: Out) -> None:
+    if v.item_type == "RecurringMaster" and v.master.exceptions:
+        rows = out.store.modified_occurrences(v.master)
+        inner = "".join(_occurrence_info("Occurrence", row) for row in rows)
+        parts.append(f"<t:ModifiedOccurrences>{inner}</t:ModifiedOccurrences>")
 
 
-def _deleted(parent: Element, v: CalView, out: Out) -> None:
-    if v.item_type != "RecurringMaster" or not v.master.deleted:
-        return
-    node = SubElement(parent, t("DeletedOccurrences"))
-    for start in out.store.deleted_occurrence_starts(v.master):
-        SubElement(SubElement(node, t("DeletedOccurrence")), t("Start")).text = fmt_datetime(start)
+def _deleted(parts: list[str], v: CalView, out: Out) -> None:
+    if v.item_type == "RecurringMaster" and v.master.deleted:
+        inner = "".join(
+            f"<t:DeletedOccurrence><t:Start>{fmt_datetime(start)}</t:Start></t:DeletedOccurrence>"
+            for start in out.store.deleted_occurrence_starts(v.master)
+        )
+        parts.append(f"<t:DeletedOccurrences>{inner}</t:DeletedOccurrences>")
 
 
-def _meeting_time_zone(parent: Element, v: CalView, out: Out) -> None:
-    write_time_zone(parent, "MeetingTimeZone", v.master.time_zone, v.start.year)
+def _meeting_time_zone(parts: list[str], v: CalView, out: Out) -> None:
+    parts.append(time_zone_text("MeetingTimeZone", v.master.time_zone, v.start.year))
+
+
+def _stamp(name: str, getter: Any) -> Writer:
+    return stamp_writer(name, getter)
 
 
 CALENDAR = Kind(
-    tag=t("CalendarItem"),
+    name="CalendarItem",
     writers=tuple(
         item_writers("IPM.Appointment")
         + [
-            ("calendar:UID", _simple("UID", lambda v: v.master.uid)),
+            ("calendar:UID", text_writer("UID", lambda v: v.master.uid)),
             ("calendar:RecurrenceId", _if_instance("RecurrenceId")),
-            ("calendar:DateTimeStamp", _simple("DateTimeStamp", lambda v: fmt_datetime(v.created))),
-            ("calendar:Start", _simple("Start", lambda v: fmt_datetime(v.start))),
-            ("calendar:End", _simple("End", lambda v: fmt_datetime(v.end))),
+            ("calendar:DateTimeStamp", _stamp("DateTimeStamp", lambda v: v.created)),
+            ("calendar:Start", _stamp("Start", lambda v: v.start)),
+            ("calendar:End", _stamp("End", lambda v: v.end)),
             ("calendar:OriginalStart", _if_instance("OriginalStart")),
             (
                 "calendar:IsAllDayEvent",
-                _simple("IsAllDayEvent", lambda v: fmt_bool(v.master.all_day)),
+                text_writer("IsAllDayEvent", lambda v: fmt_bool(v.master.all_day)),
             ),
             (
                 "calendar:LegacyFreeBusyStatus",
-                _simple("LegacyFreeBusyStatus", lambda v: v.busy_status),
+                text_writer("LegacyFreeBusyStatus", lambda v: v.busy_status),
             ),
-            ("calendar:Location", _simple("Location", lambda v: v.location)),
-            ("calendar:IsMeeting", _simple("IsMeeting", "false")),
-            ("calendar:IsCancelled", _simple("IsCancelled", "false")),
+            ("calendar:Location", text_writer("Location", lambda v: v.location)),
+            ("calendar:IsMeeting", const_writer("IsMeeting", "false")),
+            ("calendar:IsCancelled", const_writer("IsCancelled", "false")),
             (
                 "calendar:IsRecurring",
-                _simple("IsRecurring", lambda v: fmt_bool(v.original_start is not None)),
+                text_writer("IsRecurring", lambda v: fmt_bool(v.original_start is not None)),
             ),
-            ("calendar:MeetingRequestWasSent", _simple("MeetingRequestWasSent", "false")),
-            ("calendar:IsResponseRequested", _simple("IsResponseRequested", "false")),
-            ("calendar:CalendarItemType", _simple("CalendarItemType", lambda v: v.item_type)),
-            ("calendar:MyResponseType", _simple("MyResponseType", "Organizer")),
+            ("calendar:MeetingRequestWasSent", const_writer("MeetingRequestWasSent", "false")),
+            ("calendar:IsResponseRequested", const_writer("IsResponseRequested", "false")),
+            ("calendar:CalendarItemType", text_writer("CalendarItemType", lambda v: v.item_type)),
+            ("calendar:MyResponseType", const_writer("MyResponseType", "Organizer")),
             ("calendar:Organizer", _organizer),
-            ("calendar:Duration", _simple("Duration", lambda v: fmt_duration(v.end - v.start))),
+            ("calendar:Duration", text_writer("Duration", lambda v: fmt_duration(v.end - v.start))),
             (
                 "calendar:TimeZone",
-                _simple("TimeZone", lambda v: windows_name(v.master.time_zone)[1]),
+                text_writer("TimeZone", lambda v: windows_name(v.master.time_zone)[1]),
             ),
-            ("calendar:AppointmentSequenceNumber", _simple("AppointmentSequenceNumber", "0")),
-            ("calendar:AppointmentState", _simple("AppointmentState", "0")),
+            ("calendar:AppointmentSequenceNumber", const_writer("AppointmentSequenceNumber", "0")),
+            ("calendar:AppointmentState", const_writer("AppointmentState", "0")),
             ("calendar:Recurrence", _recurrence),
             ("calendar:FirstOccurrence", _first),
             ("calendar:LastOccurrence", _last),
             ("calendar:ModifiedOccurrences", _modified),
             ("calendar:DeletedOccurrences", _deleted),
             ("calendar:MeetingTimeZone", _meeting_time_zone),
-            ("calendar:ConferenceType", _simple("ConferenceType", "0")),
-            ("calendar:AllowNewTimeProposal", _simple("AllowNewTimeProposal", "true")),
-            ("calendar:IsOnlineMeeting", _simple("IsOnlineMeeting", "false")),
+            ("calendar:ConferenceType", const_writer("ConferenceType", "0")),
+            ("calendar:AllowNewTimeProposal", const_writer("AllowNewTimeProposal", "true")),
+            ("calendar:IsOnlineMeeting", const_writer("IsOnlineMeeting", "false")),
         ]
     ),
     default=ITEM_DEFAULT

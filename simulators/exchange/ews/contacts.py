@@ -20,6 +20,7 @@ from simulators.exchange.ews.xmlkit import (
     Sequence_,
     attr_bool,
     attr_enum,
+    esc,
     local,
     m,
     new_element,
@@ -73,17 +74,22 @@ class ContactView:
 
 
 def _opt_text(name: str, getter: Any) -> Writer:
-    tag = t(name)
+    opening, closing = f"<t:{name}>", f"</t:{name}>"
 
-    def write(parent: Element, v: Any, out: Out) -> None:
+    def write(parts: list[str], v: Any, out: Out) -> None:
         value = getter(v)
         if value:
-            SubElement(parent, tag).text = value
+            parts.append(opening + esc(value) + closing)
 
     return write
 
 
-def _emails(parent: Element, v: Any, out: Out) -> None:
+def _entries(name: str, entries: list[tuple[str, str]]) -> str:
+    inner = "".join(f'<t:Entry Key="{key}">{esc(value)}</t:Entry>' for key, value in entries)
+    return f"<t:{name}>{inner}</t:{name}>"
+
+
+def _emails(parts: list[str], v: Any, out: Out) -> None:
     allowed = out.only.get("contacts:EmailAddresses")
     entries = [
         (key, address)
@@ -91,12 +97,10 @@ def _emails(parent: Element, v: Any, out: Out) -> None:
         if allowed is None or key in allowed
     ]
     if entries:
-        node = SubElement(parent, t("EmailAddresses"))
-        for key, address in entries:
-            SubElement(node, t("Entry"), Key=key).text = address
+        parts.append(_entries("EmailAddresses", entries))
 
 
-def _phones(parent: Element, v: Any, out: Out) -> None:
+def _phones(parts: list[str], v: Any, out: Out) -> None:
     allowed = out.only.get("contacts:PhoneNumbers")
     entries = [
         (key, number)
@@ -104,23 +108,21 @@ def _phones(parent: Element, v: Any, out: Out) -> None:
         if key in PHONE_KEYS and (allowed is None or key in allowed)
     ]
     if entries:
-        node = SubElement(parent, t("PhoneNumbers"))
-        for key, number in entries:
-            SubElement(node, t("Entry"), Key=key).text = number
+        parts.append(_entries("PhoneNumbers", entries))
 
 
-def _complete_name(parent: Element, v: Any, out: Out) -> None:
+def _complete_name(parts: list[str], v: Any, out: Out) -> None:
     c: Contact = v.contact
-    node = SubElement(parent, t("CompleteName"))
-    if c.given_name:
-        SubElement(node, t("FirstName")).text = c.given_name
-    if c.surname:
-        SubElement(node, t("LastName")).text = c.surname
-    SubElement(node, t("FullName")).text = c.display_name
+    first = f"<t:FirstName>{esc(c.given_name)}</t:FirstName>" if c.given_name else ""
+    last = f"<t:LastName>{esc(c.surname)}</t:LastName>" if c.surname else ""
+    parts.append(
+        f"<t:CompleteName>{first}{last}<t:FullName>{esc(c.display_name)}</t:FullName>"
+        "</t:CompleteName>"
+    )
 
 
 CONTACT = Kind(
-    tag=t("Contact"),
+    name="Contact",
     writers=tuple(
         item_writers("IPM.Contact")
         + [
@@ -155,15 +157,15 @@ _CONTACT_ELEMENTS = words(
     "WeddingAnniversary"
 )
 CONTACT_ITEM = Sequence_(*((f"t:{n}", 0, 1) for n in _CONTACT_ELEMENTS), lenient=True)
-_ENTRIES = Sequence_(("t:Entry", 1, -1))
+_ENTRY_LIST = Sequence_(("t:Entry", 1, -1))
 
 
-def _entries(element: Element, keys: Any) -> dict[str, str]:
-    _ENTRIES.read(element)
+def _read_entries(element: Element, keys: Any, type_name: str) -> dict[str, str]:
+    _ENTRY_LIST.read(element)
     found: dict[str, str] = {}
     for entry in element:
         if isinstance(entry.tag, str):
-            key = attr_enum(entry, "Key", keys, "PhoneNumberKeyType", required=True) or ""
+            key = attr_enum(entry, "Key", keys, type_name, required=True) or ""
             found[key] = text(entry)
     return found
 
@@ -185,10 +187,10 @@ def read_contact(element: Element) -> dict[str, Any]:
         if name in simple:
             fields[simple[name]] = text(child)
         elif name == "EmailAddresses":
-            emails = _entries(child, EMAIL_KEYS)
+            emails = _read_entries(child, EMAIL_KEYS, "EmailAddressKeyType")
             fields["emails"] = [emails[k] for k in EMAIL_KEYS if k in emails]
         elif name == "PhoneNumbers":
-            fields["phones"] = _entries(child, PHONE_KEYS)
+            fields["phones"] = _read_entries(child, PHONE_KEYS, "PhoneNumberKeyType")
     if not fields.get("display_name"):
         joined = " ".join(p for p in (fields.get("given_name"), fields.get("surname")) if p)
         fields["display_name"] = joined

@@ -18,8 +18,8 @@ from lxml import etree
 
 from simulators.exchange.ews.calendar import CALENDAR, view_of
 from simulators.exchange.ews.context import EwsCall
-from simulators.exchange.ews.errors import ResponseError, error_message, success_message
-from simulators.exchange.ews.itemxml import Out, write_item
+from simulators.exchange.ews.errors import ResponseError, error_message
+from simulators.exchange.ews.itemxml import Out, RawXml, element_text, write_items
 from simulators.exchange.ews.kinds import kind_and_view
 from simulators.exchange.ews.restrictions import (
     Getter,
@@ -39,9 +39,6 @@ from simulators.exchange.ews.xmlkit import (
     attr_required_int,
     fmt_bool,
     local,
-    m,
-    new_element,
-    t,
 )
 from simulators.exchange.model import Folder
 from simulators.exchange.store import StoreError
@@ -173,7 +170,7 @@ def _stored_rows(call: EwsCall, folder: Folder, paging: Paging) -> list[Any]:
     return rows
 
 
-def find_item(call: EwsCall, request: Element) -> Element:
+def find_item(call: EwsCall, request: Element) -> RawXml:
     kids = FIND_ITEM.read(request)
     traversal = attr_enum(
         request, "Traversal", ("Shallow", "SoftDeleted"), "ItemQueryTraversalType", required=True
@@ -204,7 +201,7 @@ def find_item(call: EwsCall, request: Element) -> Element:
     except ResponseError as exc:
         query_error = exc
     out = Out(call.store, call.options.meeting_time_zone)
-    messages = new_element(m("ResponseMessages"))
+    parts = ["<m:ResponseMessages>"]
     for parent_id in parents:
         if not isinstance(parent_id.tag, str):
             continue
@@ -229,15 +226,18 @@ def find_item(call: EwsCall, request: Element) -> Element:
                     rows = [(kinds[id(v)], v) for v in views]
             page, attributes = page_rows(rows, paging)
         except ResponseError as exc:
-            messages.append(error_message("FindItemResponseMessage", exc))
+            parts.append(element_text(error_message("FindItemResponseMessage", exc)))
             continue
         except StoreError as exc:
-            messages.append(error_message("FindItemResponseMessage", ResponseError.from_store(exc)))
+            error = ResponseError.from_store(exc)
+            parts.append(element_text(error_message("FindItemResponseMessage", error)))
             continue
-        message = success_message("FindItemResponseMessage")
-        root = SubElement(message, m("RootFolder"), attributes)
-        items = SubElement(root, t("Items"))
-        for kind, v in page:
-            write_item(items, kind, v, shape, out, find=True)
-        messages.append(message)
-    return messages
+        root = " ".join(f'{name}="{value}"' for name, value in attributes.items())
+        parts.append(
+            '<m:FindItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError'
+            f"</m:ResponseCode><m:RootFolder {root}><t:Items>"
+        )
+        write_items(parts, page, shape, out, find=True)
+        parts.append("</t:Items></m:RootFolder></m:FindItemResponseMessage>")
+    parts.append("</m:ResponseMessages>")
+    return RawXml("".join(parts))

@@ -14,7 +14,7 @@ from lxml import etree
 from simulators.exchange.ews import calendar, contacts
 from simulators.exchange.ews.context import EwsCall
 from simulators.exchange.ews.errors import ResponseError, error_message, success_message
-from simulators.exchange.ews.itemxml import Out, write_item
+from simulators.exchange.ews.itemxml import Out, RawXml, element_text, write_items
 from simulators.exchange.ews.kinds import kind_and_view
 from simulators.exchange.ews.shapes import INDEXED_FIELD_URI, read_path, read_shape
 from simulators.exchange.ews.xmlkit import (
@@ -103,24 +103,27 @@ def _store_error(exc: StoreError) -> ResponseError:
 
 
 # ------------------------------------------------------------------ GetItem
-def get_item(call: EwsCall, request: Element) -> Element:
+def get_item(call: EwsCall, request: Element) -> RawXml:
     kids = GET_ITEM.read(request)
     shape = read_shape(kids.one("m:ItemShape"))
     ids = kids.one("m:ItemIds")
     ITEM_IDS.read(ids)
     out = Out(call.store, call.options.meeting_time_zone)
-    messages = new_element(m("ResponseMessages"))
+    parts = ["<m:ResponseMessages>"]
     for id_el in _children(ids):
         try:
             found = call.item(id_el)
         except ResponseError as exc:
-            messages.append(error_message("GetItemResponseMessage", exc, ("Items",)))
+            parts.append(element_text(error_message("GetItemResponseMessage", exc, ("Items",))))
             continue
-        kind, view = kind_and_view(call.store, found)
-        message = success_message("GetItemResponseMessage")
-        write_item(SubElement(message, m("Items")), kind, view, shape, out, find=False)
-        messages.append(message)
-    return messages
+        parts.append(
+            '<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError'
+            "</m:ResponseCode><m:Items>"
+        )
+        write_items(parts, [kind_and_view(call.store, found)], shape, out, find=False)
+        parts.append("</m:Items></m:GetItemResponseMessage>")
+    parts.append("</m:ResponseMessages>")
+    return RawXml("".join(parts))
 
 
 # --------------------------------------------------------------- CreateItem

@@ -1,8 +1,13 @@
 """Writing items: the t:ItemType part every item shares, and response plans.
 
-A plan is the ordered list of element writers a shape selects for one item kind;
-plans are cached per (kind, shape, context), so serialising a FindItem row is a
-loop over a few precomputed functions. Writers emit elements in the order of the
+Items are written as XML text, not lxml elements: a FindItem answer is dozens of
+rows of a dozen small elements, and building them as text (values escaped) is ten
+times cheaper than one lxml element each (profiled; it decided whether the
+simulator reaches 500 FindItem/s on one core). Every other part of a response is
+still built with lxml; ``RawXml`` carries the text to the envelope writer.
+
+A plan is the ordered list of writers a shape selects for one item kind; plans
+are cached per (kind, shape, context). Writers emit children in the order of the
 2007 schema (ItemType first, then the kind's own sequence), which is what makes
 responses validate.
 """
@@ -13,29 +18,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 from lxml import etree
 
 from simulators.exchange.ews.shapes import Shape
-from simulators.exchange.ews.xmlkit import Element, fmt_bool, fmt_datetime, t
+from simulators.exchange.ews.xmlkit import Element, M, T, esc, fmt_bool, fmt_datetime
 from simulators.exchange.store import ExchangeStore
 
 FOLDER_CHANGE_KEY = "AQAAAA=="
 CULTURES = {"en": "en-US", "de": "de-DE"}
+NAMESPACES = f'xmlns:m="{M}" xmlns:t="{T}"'
 
-SubElement = etree.SubElement
+
+class RawXml(str):
+    """Pre-written XML text (prefixes m:/t:, declared by the enclosing element)."""
 
 
-class ItemFacts(Protocol):
-    id: str
-    change_key: str
-    folder_id: str
-    subject: str
-    body: str
-    created: datetime
-    modified: datetime
-    owner: str | None
+def element_text(element: Element) -> str:
+    """An lxml element as text, to be mixed with written rows."""
+    return etree.tostring(element, encoding="unicode")  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -44,7 +46,7 @@ class Out:
 
     store: ExchangeStore
     meeting_time_zone: bool = False
-    # dictionary property -> the only keys to write (set per item by ``write_item``)
+    # dictionary property -> the only keys to write (set per item by the writers below)
     only: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def owner_name(self, smtp: str | None) -> str:
@@ -56,71 +58,87 @@ class Out:
         return CULTURES.get(box.language if box else "en", "en-US")
 
 
-Writer = Callable[[Element, Any, Out], None]
+# A writer appends the text of zero or more child elements to ``parts``.
+Writer = Callable[[list[str], Any, Out], None]
 
 
-def _text(name: str, getter: Callable[[Any], str]) -> Writer:
-    tag = t(name)
+def text_writer(name: str, getter: Callable[[Any], str]) -> Writer:
+    opening, closing = f"<t:{name}>", f"</t:{name}>"
 
-    def write(parent: Element, v: Any, out: Out) -> None:
-        SubElement(parent, tag).text = getter(v)
-
-    return write
-
-
-def _const(name: str, value: str) -> Writer:
-    tag = t(name)
-
-    def write(parent: Element, v: Any, out: Out) -> None:
-        SubElement(parent, tag).text = value
+    def write(parts: list[str], v: Any, out: Out) -> None:
+        parts.append(opening + esc(getter(v)) + closing)
 
     return write
 
 
-def _stamp(name: str, getter: Callable[[Any], datetime]) -> Writer:
-    tag = t(name)
+def const_writer(name: str, value: str) -> Writer:
+    whole = f"<t:{name}>{esc(value)}</t:{name}>"
 
-    def write(parent: Element, v: Any, out: Out) -> None:
-        SubElement(parent, tag).text = fmt_datetime(getter(v))
+    def write(parts: list[str], v: Any, out: Out) -> None:
+        parts.append(whole)
 
     return write
 
 
-def _item_id(parent: Element, v: Any, out: Out) -> None:
-    SubElement(parent, t("ItemId"), Id=v.id, ChangeKey=v.change_key)
+def stamp_writer(name: str, getter: Callable[[Any], datetime]) -> Writer:
+    opening, closing = f"<t:{name}>", f"</t:{name}>"
+
+    def write(parts: list[str], v: Any, out: Out) -> None:
+        parts.append(opening + fmt_datetime(getter(v)) + closing)
+
+    return write
 
 
-def _parent_folder(parent: Element, v: Any, out: Out) -> None:
-    SubElement(parent, t("ParentFolderId"), Id=v.folder_id, ChangeKey=FOLDER_CHANGE_KEY)
+def mailbox_text(name: str, address: str, tag: str = "Mailbox") -> str:
+    return (
+        f"<t:{tag}><t:Name>{esc(name)}</t:Name><t:EmailAddress>{esc(address)}</t:EmailAddress>"
+        f"<t:RoutingType>SMTP</t:RoutingType></t:{tag}>"
+    )
 
 
-def _body(parent: Element, v: Any, out: Out) -> None:
-    SubElement(parent, t("Body"), BodyType="Text").text = v.body
+def _item_id(parts: list[str], v: Any, out: Out) -> None:
+    parts.append(f'<t:ItemId Id="{esc(v.id)}" ChangeKey="{esc(v.change_key)}"/>')
 
 
-def _size(parent: Element, v: Any, out: Out) -> None:
-    SubElement(parent, t("Size")).text = str(512 + len(v.subject) + len(v.body))
+def _parent_folder(parts: list[str], v: Any, out: Out) -> None:
+    parts.append(f'<t:ParentFolderId Id="{esc(v.folder_id)}" ChangeKey="{FOLDER_CHANGE_KEY}"/>')
 
 
-def _effective_rights(parent: Element, v: Any, out: Out) -> None:
-    rights = SubElement(parent, t("EffectiveRights"))
-    for name, value in (
-        ("CreateAssociated", False),
-        ("CreateContents", False),
-        ("CreateHierarchy", False),
-        ("Delete", True),
-        ("Modify", True),
-        ("Read", True),
-    ):
-        SubElement(rights, t(name)).text = fmt_bool(value)
+def _body(parts: list[str], v: Any, out: Out) -> None:
+    parts.append(f'<t:Body BodyType="Text">{esc(v.body)}</t:Body>')
 
 
-def _culture(parent: Element, v: Any, out: Out) -> None:
-    SubElement(parent, t("Culture")).text = out.culture(v.owner)
+def _size(parts: list[str], v: Any, out: Out) -> None:
+    parts.append(f"<t:Size>{512 + len(v.subject) + len(v.body)}</t:Size>")
 
 
-def _modified_name(parent: Element, v: Any, out: Out) -> None:
-    SubElement(parent, t("LastModifiedName")).text = out.owner_name(v.owner)
+_RIGHTS = (
+    "<t:EffectiveRights>"
+    + "".join(
+        f"<t:{name}>{fmt_bool(value)}</t:{name}>"
+        for name, value in (
+            ("CreateAssociated", False),
+            ("CreateContents", False),
+            ("CreateHierarchy", False),
+            ("Delete", True),
+            ("Modify", True),
+            ("Read", True),
+        )
+    )
+    + "</t:EffectiveRights>"
+)
+
+
+def _culture(parts: list[str], v: Any, out: Out) -> None:
+    parts.append(f"<t:Culture>{out.culture(v.owner)}</t:Culture>")
+
+
+def _rights(parts: list[str], v: Any, out: Out) -> None:
+    parts.append(_RIGHTS)
+
+
+def _modified_name(parts: list[str], v: Any, out: Out) -> None:
+    parts.append(f"<t:LastModifiedName>{esc(out.owner_name(v.owner))}</t:LastModifiedName>")
 
 
 def item_writers(item_class: str) -> list[tuple[str, Writer]]:
@@ -128,29 +146,29 @@ def item_writers(item_class: str) -> list[tuple[str, Writer]]:
     return [
         ("item:ItemId", _item_id),
         ("item:ParentFolderId", _parent_folder),
-        ("item:ItemClass", _const("ItemClass", item_class)),
-        ("item:Subject", _text("Subject", lambda v: v.subject)),
-        ("item:Sensitivity", _const("Sensitivity", "Normal")),
+        ("item:ItemClass", const_writer("ItemClass", item_class)),
+        ("item:Subject", text_writer("Subject", lambda v: v.subject)),
+        ("item:Sensitivity", const_writer("Sensitivity", "Normal")),
         ("item:Body", _body),
-        ("item:DateTimeReceived", _stamp("DateTimeReceived", lambda v: v.created)),
+        ("item:DateTimeReceived", stamp_writer("DateTimeReceived", lambda v: v.created)),
         ("item:Size", _size),
-        ("item:Importance", _const("Importance", "Normal")),
-        ("item:IsSubmitted", _const("IsSubmitted", "false")),
-        ("item:IsDraft", _const("IsDraft", "false")),
-        ("item:IsFromMe", _const("IsFromMe", "false")),
-        ("item:IsResend", _const("IsResend", "false")),
-        ("item:IsUnmodified", _const("IsUnmodified", "false")),
-        ("item:DateTimeSent", _stamp("DateTimeSent", lambda v: v.created)),
-        ("item:DateTimeCreated", _stamp("DateTimeCreated", lambda v: v.created)),
-        ("item:ReminderIsSet", _const("ReminderIsSet", "false")),
-        ("item:ReminderMinutesBeforeStart", _const("ReminderMinutesBeforeStart", "15")),
-        ("item:DisplayCc", _const("DisplayCc", "")),
-        ("item:DisplayTo", _const("DisplayTo", "")),
-        ("item:HasAttachments", _const("HasAttachments", "false")),
+        ("item:Importance", const_writer("Importance", "Normal")),
+        ("item:IsSubmitted", const_writer("IsSubmitted", "false")),
+        ("item:IsDraft", const_writer("IsDraft", "false")),
+        ("item:IsFromMe", const_writer("IsFromMe", "false")),
+        ("item:IsResend", const_writer("IsResend", "false")),
+        ("item:IsUnmodified", const_writer("IsUnmodified", "false")),
+        ("item:DateTimeSent", stamp_writer("DateTimeSent", lambda v: v.created)),
+        ("item:DateTimeCreated", stamp_writer("DateTimeCreated", lambda v: v.created)),
+        ("item:ReminderIsSet", const_writer("ReminderIsSet", "false")),
+        ("item:ReminderMinutesBeforeStart", const_writer("ReminderMinutesBeforeStart", "15")),
+        ("item:DisplayCc", const_writer("DisplayCc", "")),
+        ("item:DisplayTo", const_writer("DisplayTo", "")),
+        ("item:HasAttachments", const_writer("HasAttachments", "false")),
         ("item:Culture", _culture),
-        ("item:EffectiveRights", _effective_rights),
+        ("item:EffectiveRights", _rights),
         ("item:LastModifiedName", _modified_name),
-        ("item:LastModifiedTime", _stamp("LastModifiedTime", lambda v: v.modified)),
+        ("item:LastModifiedTime", stamp_writer("LastModifiedTime", lambda v: v.modified)),
     ]
 
 
@@ -166,7 +184,7 @@ class Kind:
     Compared by identity, so it is a cheap cache key.
     """
 
-    tag: str
+    name: str  # element name in the types namespace: CalendarItem, Contact, Message
     writers: tuple[tuple[str, Writer], ...]
     default: frozenset[str]
     not_in_find: frozenset[str] = frozenset()  # FindItem never returns these
@@ -206,9 +224,21 @@ def plan(kind: Kind, shape: Shape, find: bool, allow_guarded: bool) -> Plan:
     return writers, {k: frozenset(v) for k, v in only.items()}
 
 
-def write_item(parent: Element, kind: Kind, v: Any, shape: Shape, out: Out, find: bool) -> Element:
-    node = SubElement(parent, kind.tag)
-    writers, out.only = plan(kind, shape, find, out.meeting_time_zone)
-    for writer in writers:
-        writer(node, v, out)
-    return node
+def write_items(
+    parts: list[str], rows: list[tuple[Kind, Any]], shape: Shape, out: Out, find: bool
+) -> None:
+    """Append the text of each row's item element, looking each kind's plan up once."""
+    plans: dict[int, tuple[str, str, Plan]] = {}
+    for kind, v in rows:
+        found = plans.get(id(kind))
+        if found is None:
+            found = plans[id(kind)] = (
+                f"<t:{kind.name}>",
+                f"</t:{kind.name}>",
+                plan(kind, shape, find, out.meeting_time_zone),
+            )
+        opening, closing, (writers, out.only) = found
+        parts.append(opening)
+        for writer in writers:
+            writer(parts, v, out)
+        parts.append(closing)

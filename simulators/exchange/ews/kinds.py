@@ -9,16 +9,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from lxml import etree
-
 from simulators.exchange.ews.calendar import CALENDAR, view_of
 from simulators.exchange.ews.contacts import CONTACT, ContactView
-from simulators.exchange.ews.itemxml import ITEM_DEFAULT, Kind, Out, item_writers
-from simulators.exchange.ews.xmlkit import Element, t
+from simulators.exchange.ews.itemxml import (
+    ITEM_DEFAULT,
+    Kind,
+    Out,
+    const_writer,
+    item_writers,
+    mailbox_text,
+)
+from simulators.exchange.ews.xmlkit import esc
 from simulators.exchange.model import CalendarItem, Contact, Item, Message, Occurrence
 from simulators.exchange.store import ExchangeStore
-
-SubElement = etree.SubElement
 
 
 class MessageView:
@@ -40,45 +43,35 @@ class MessageView:
         return self.message.created
 
 
-def _recipient(parent: Element, tag: str, address: str) -> None:
-    box = SubElement(SubElement(parent, t(tag)), t("Mailbox"))
-    SubElement(box, t("Name")).text = address
-    SubElement(box, t("EmailAddress")).text = address
-    SubElement(box, t("RoutingType")).text = "SMTP"
-
-
-def _sender(parent: Element, v: Any, out: Out) -> None:
+def _sender(parts: list[str], v: Any, out: Out) -> None:
     if v.message.sender:
-        _recipient(parent, "Sender", v.message.sender)
+        parts.append(f"<t:Sender>{mailbox_text(v.message.sender, v.message.sender)}</t:Sender>")
 
 
-def _to(parent: Element, v: Any, out: Out) -> None:
+def _to(parts: list[str], v: Any, out: Out) -> None:
     if v.message.recipients:
-        node = SubElement(parent, t("ToRecipients"))
-        for address in v.message.recipients:
-            box = SubElement(node, t("Mailbox"))
-            SubElement(box, t("EmailAddress")).text = address
-            SubElement(box, t("RoutingType")).text = "SMTP"
+        boxes = "".join(
+            f"<t:Mailbox><t:EmailAddress>{esc(a)}</t:EmailAddress>"
+            "<t:RoutingType>SMTP</t:RoutingType></t:Mailbox>"
+            for a in v.message.recipients
+        )
+        parts.append(f"<t:ToRecipients>{boxes}</t:ToRecipients>")
 
 
-def _from(parent: Element, v: Any, out: Out) -> None:
+def _from(parts: list[str], v: Any, out: Out) -> None:
     if v.message.sender:
-        _recipient(parent, "From", v.message.sender)
-
-
-def _is_read(parent: Element, v: Any, out: Out) -> None:
-    SubElement(parent, t("IsRead")).text = "false"
+        parts.append(f"<t:From>{mailbox_text(v.message.sender, v.message.sender)}</t:From>")
 
 
 MESSAGE = Kind(
-    tag=t("Message"),
+    name="Message",
     writers=tuple(
         item_writers("IPM.Note")
         + [
             ("message:Sender", _sender),
             ("message:ToRecipients", _to),
             ("message:From", _from),
-            ("message:IsRead", _is_read),
+            ("message:IsRead", const_writer("IsRead", "false")),
         ]
     ),
     default=ITEM_DEFAULT | {"item:DateTimeReceived", "message:From", "message:IsRead"},

@@ -7,10 +7,7 @@ from simulators.exchange.ews.errors import ResponseError
 from simulators.exchange.ews.xmlkit import (
     Element,
     Sequence_,
-    fail,
     local,
-    sub,
-    t,
     text_date,
     text_enum,
     text_enum_list,
@@ -108,32 +105,32 @@ def read_recurrence(element: Element) -> Recurrence:
         raise ResponseError("ErrorCalendarInvalidRecurrence", str(exc)) from None
 
 
-def write_recurrence(parent: Element, rec: Recurrence) -> Element:
-    node = sub(parent, t("Recurrence"))
-    name = _ELEMENT_FOR.get(rec.pattern)
-    if name is None:
-        fail(f"unknown pattern {rec.pattern}")
-    pattern = sub(node, t(name))
+def recurrence_text(rec: Recurrence) -> str:
+    """A store Recurrence as t:Recurrence text (pattern, then range)."""
+    name = _ELEMENT_FOR[rec.pattern]
+    pattern: list[str] = []
     if not rec.pattern.endswith("_yearly"):
-        sub(pattern, t("Interval"), str(rec.interval))
+        pattern.append(f"<t:Interval>{rec.interval}</t:Interval>")
     if rec.pattern == "weekly":
-        sub(pattern, t("DaysOfWeek"), " ".join(rec.days_of_week))
+        pattern.append(f"<t:DaysOfWeek>{' '.join(rec.days_of_week)}</t:DaysOfWeek>")
     elif rec.pattern.startswith("relative_"):
-        sub(pattern, t("DaysOfWeek"), rec.days_of_week[0])
-        sub(pattern, t("DayOfWeekIndex"), rec.week_index or "First")
+        pattern.append(f"<t:DaysOfWeek>{rec.days_of_week[0]}</t:DaysOfWeek>")
+        pattern.append(f"<t:DayOfWeekIndex>{rec.week_index or 'First'}</t:DayOfWeekIndex>")
     if rec.pattern.startswith("absolute_") and rec.day_of_month is not None:
-        sub(pattern, t("DayOfMonth"), str(rec.day_of_month))
+        pattern.append(f"<t:DayOfMonth>{rec.day_of_month}</t:DayOfMonth>")
     if rec.pattern.endswith("_yearly") and rec.month:
-        sub(pattern, t("Month"), MONTHS[rec.month - 1])
+        pattern.append(f"<t:Month>{MONTHS[rec.month - 1]}</t:Month>")
+    start = f"<t:StartDate>{rec.start_date.isoformat()}</t:StartDate>"
     if rec.count is not None:
-        rng = sub(node, t("NumberedRecurrence"))
-        sub(rng, t("StartDate"), rec.start_date.isoformat())
-        sub(rng, t("NumberOfOccurrences"), str(rec.count))
+        bounds = (
+            f"<t:NumberedRecurrence>{start}<t:NumberOfOccurrences>{rec.count}"
+            "</t:NumberOfOccurrences></t:NumberedRecurrence>"
+        )
     elif rec.end_date is not None:
-        rng = sub(node, t("EndDateRecurrence"))
-        sub(rng, t("StartDate"), rec.start_date.isoformat())
-        sub(rng, t("EndDate"), rec.end_date.isoformat())
+        bounds = (
+            f"<t:EndDateRecurrence>{start}<t:EndDate>{rec.end_date.isoformat()}</t:EndDate>"
+            "</t:EndDateRecurrence>"
+        )
     else:
-        rng = sub(node, t("NoEndRecurrence"))
-        sub(rng, t("StartDate"), rec.start_date.isoformat())
-    return node
+        bounds = f"<t:NoEndRecurrence>{start}</t:NoEndRecurrence>"
+    return f"<t:Recurrence><t:{name}>{''.join(pattern)}</t:{name}>{bounds}</t:Recurrence>"

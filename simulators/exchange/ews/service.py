@@ -22,6 +22,7 @@ from spyne.server.wsgi import WsgiApplication
 from simulators.exchange.ews import contacts, finditem, folders, items
 from simulators.exchange.ews.context import EwsCall
 from simulators.exchange.ews.errors import EwsFault, fault_document
+from simulators.exchange.ews.itemxml import RawXml
 from simulators.exchange.ews.middleware import FAULT_KEY
 from simulators.exchange.ews.xmlkit import Element, M, S, SchemaViolation, T
 
@@ -45,10 +46,10 @@ _TAIL = b"</s:Body></s:Envelope>"
 # Expected faults are answers, not incidents: keep spyne from logging each one.
 logging.getLogger("spyne.application.client").setLevel(logging.CRITICAL)
 
-Handler = Callable[[EwsCall, Element], Element]
+Handler = Callable[[EwsCall, Element], Element | RawXml]
 
 
-def _run(ctx: Any, handler: Handler) -> Element:
+def _run(ctx: Any, handler: Handler) -> Element | RawXml:
     environ = ctx.transport.req_env
     try:
         return handler(environ[CALL_KEY], ctx.in_body_doc)
@@ -143,15 +144,22 @@ class EwsSoap11(Soap11):
             ctx.out_document = fault
             return
         # method_request_string is the body's root tag, "{messages-ns}FindItem".
-        response = etree.Element(f"{ctx.method_request_string}Response", nsmap={"m": M, "t": T})
-        response.append(ctx.out_object[0])
-        ctx.out_document = response
+        name = ctx.method_request_string.rpartition("}")[2] + "Response"
+        ctx.out_document = (name, ctx.out_object[0])
 
     def create_out_string(self, ctx: Any, charset: str | None = None) -> None:
         if isinstance(ctx.out_document, EwsFault):
             ctx.out_string = [fault_document(ctx.out_document)]
             return
-        ctx.out_string = [_HEAD + etree.tostring(ctx.out_document) + _TAIL]
+        name, payload = ctx.out_document
+        text = payload.encode() if isinstance(payload, RawXml) else etree.tostring(payload)
+        ctx.out_string = [
+            _HEAD,
+            f'<m:{name} xmlns:m="{M}" xmlns:t="{T}">'.encode(),
+            text,
+            f"</m:{name}>".encode(),
+            _TAIL,
+        ]
 
     def fault_to_http_response_code(self, fault: Any) -> str:
         return "500 Internal Server Error"

@@ -12,7 +12,7 @@ import calendar
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from simulators.exchange.ews.xmlkit import Element, fmt_duration, sub, t
+from simulators.exchange.ews.xmlkit import esc, fmt_duration
 
 # Windows id -> (IANA zone, 2007 display name)
 WINDOWS_ZONES: dict[str, tuple[str, str]] = {
@@ -121,41 +121,34 @@ def _transitions(zone: ZoneInfo, year: int) -> list[datetime]:
     return found
 
 
-def _time_change(parent: Element, tag: str, offset: timedelta, at_local: datetime) -> None:
-    change = sub(parent, t(tag))
-    sub(change, t("Offset"), fmt_duration(offset))
-    rule = sub(change, t("RelativeYearlyRecurrence"))
-    sub(rule, t("DaysOfWeek"), DAY_NAMES[at_local.weekday()])
+def _time_change(tag: str, offset: timedelta, at_local: datetime) -> str:
     last_day = calendar.monthrange(at_local.year, at_local.month)[1]
     index = "Last" if at_local.day + 7 > last_day else WEEK_INDEX[(at_local.day - 1) // 7]
-    sub(rule, t("DayOfWeekIndex"), index)
-    sub(rule, t("Month"), MONTH_NAMES[at_local.month - 1])
-    sub(change, t("Time"), at_local.strftime("%H:%M:%S"))
+    return (
+        f"<t:{tag}><t:Offset>{fmt_duration(offset)}</t:Offset><t:RelativeYearlyRecurrence>"
+        f"<t:DaysOfWeek>{DAY_NAMES[at_local.weekday()]}</t:DaysOfWeek>"
+        f"<t:DayOfWeekIndex>{index}</t:DayOfWeekIndex>"
+        f"<t:Month>{MONTH_NAMES[at_local.month - 1]}</t:Month></t:RelativeYearlyRecurrence>"
+        f"<t:Time>{at_local.strftime('%H:%M:%S')}</t:Time></t:{tag}>"
+    )
 
 
-def write_time_zone(parent: Element, tag: str, iana: str, year: int) -> Element:
+def time_zone_text(tag: str, iana: str, year: int) -> str:
     """A 2007 TimeZoneType element: TimeZoneName, BaseOffset and, with DST, both rules."""
     zone = ZoneInfo(iana)
     _, display = windows_name(iana)
-    node = sub(parent, t(tag), TimeZoneName=display)
     changes = _transitions(zone, year)
-    offsets = [
-        (moment - timedelta(minutes=1)).astimezone(zone).utcoffset() or timedelta()
-        for moment in changes
-    ]
     january = datetime(year, 1, 15, tzinfo=UTC).astimezone(zone).utcoffset() or timedelta()
-    standard = min([january, *[(c.astimezone(zone).utcoffset() or timedelta()) for c in changes]])
-    sub(node, t("BaseOffset"), fmt_duration(-standard))
+    offsets = [moment.astimezone(zone).utcoffset() or timedelta() for moment in changes]
+    standard = min([january, *offsets])
+    parts = [f"<t:BaseOffset>{fmt_duration(-standard)}</t:BaseOffset>"]
     if len(changes) == 2:
-        for moment, before in zip(changes, offsets, strict=True):
-            after = moment.astimezone(zone).utcoffset() or timedelta()
+        rules: dict[str, str] = {}
+        for moment, after in zip(changes, offsets, strict=True):
+            before = (moment - timedelta(minutes=1)).astimezone(zone).utcoffset() or timedelta()
+            # Windows states each change in the local time in force before it.
             local_before = (moment + before).replace(tzinfo=None)
-            tag_name = "Daylight" if after > standard else "Standard"
-            pending = (tag_name, standard - after, local_before)
-            if tag_name == "Daylight":
-                daylight = pending
-            else:
-                standard_rule = pending
-        _time_change(node, standard_rule[0], standard_rule[1], standard_rule[2])
-        _time_change(node, daylight[0], daylight[1], daylight[2])
-    return node
+            name = "Daylight" if after > standard else "Standard"
+            rules[name] = _time_change(name, standard - after, local_before)
+        parts += [rules.get("Standard", ""), rules.get("Daylight", "")]
+    return f'<t:{tag} TimeZoneName="{esc(display)}">{"".join(parts)}</t:{tag}>'

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, NoReturn, TypeAlias
 
 from lxml import etree
@@ -415,9 +416,30 @@ def text_enum_list(element: Element, allowed: Sequence[str], type_name: str) -> 
 
 
 # ------------------------------------------------------------- writing
+@lru_cache(maxsize=8192)
 def fmt_datetime(moment: datetime) -> str:
     """An instant as EWS writes it: UTC with 'Z', whole seconds."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    # isoformat is C-fast; every written row has several of these (profiled).
+    return moment.isoformat(timespec="seconds")[:19] + "Z"
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def esc(value: str) -> str:
+    """Escape element text and (double-quoted) attribute values; drop what XML forbids."""
+    if _NOT_XML.search(value):
+        value = _NOT_XML.sub("", value)
+    if "&" in value or "<" in value or ">" in value or '"' in value:
+        return (
+            value.replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;")
+            .replace('"', "&quot;")
+        )
+    return value
 
 
 def fmt_bool(value: bool) -> str:
