@@ -77,15 +77,11 @@ class EwsEndpoint:
                 f"Cannot process the message because the content type '{content_type}' "
                 "is not the expected type 'text/xml; charset=utf-8'.",
             )
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > self.options.max_request_bytes:
+        body = self._read_body(environ)
+        if body is None:
             return _plain(
                 start_response, "413 Request Entity Too Large", "The request is too large."
             )
-        body = environ["wsgi.input"].read(length) if length else b""
         try:
             self._prepare(environ, body)
         except SchemaViolation as violation:
@@ -93,6 +89,24 @@ class EwsEndpoint:
         except EwsFault as fault:
             return self._fault(environ, start_response, fault)
         return self.operations(environ, start_response)
+
+    def _read_body(self, environ: dict[str, Any]) -> bytes | None:
+        """The request body, None when over the limit. Chunked bodies (no length) too."""
+        limit = self.options.max_request_bytes
+        stream = environ["wsgi.input"]
+        declared = environ.get("CONTENT_LENGTH")
+        if not declared:
+            if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+                return b""
+            body = stream.read(limit + 1)
+            return body if len(body) <= limit else None
+        try:
+            length = int(declared)
+        except ValueError:
+            return None
+        if length < 0 or length > limit:
+            return None
+        return stream.read(length) if length else b""
 
     def _prepare(self, environ: dict[str, Any], body: bytes) -> None:
         root = parse_document(body)

@@ -252,3 +252,16 @@ def test_create_calendar_item_rules(ews: EwsServer) -> None:
     assert isinstance(stored, CalendarItem)
     # A dateTime without offset is UTC.
     assert stored.start.isoformat() == "2026-06-01T10:00:00+00:00"
+
+
+def test_text_is_escaped_and_non_ascii_survives(ews: EwsServer) -> None:
+    subject = 'Über <Ärger> & "Ölpreis" \x07'
+    lunch = ews.handles["lunch"]
+    ews.store.update_item(lunch.id, subject=subject, location="Café & Bar")
+    content = _get(
+        ews, f'<t:ItemId Id="{lunch.id}"/>', "IdOnly", "item:Subject", "calendar:Location"
+    )
+    item = messages(content)[0].find(".//t:CalendarItem", NS)
+    assert item.findtext("t:Subject", namespaces=NS) == 'Über <Ärger> & "Ölpreis" '
+    assert item.findtext("t:Location", namespaces=NS) == "Café & Bar"
+    assert "Über &lt;Ärger&gt; &amp;".encode() in content

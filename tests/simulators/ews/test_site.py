@@ -180,3 +180,19 @@ def test_a_stopped_site_refuses_connections() -> None:
     site.stop()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2)
+
+
+def test_chunked_request_body_is_read(ews: EwsServer) -> None:
+    payload = envelope(VIEW, impersonate=ALICE).encode()
+
+    def chunks() -> Any:
+        for start in range(0, len(payload), 100):
+            yield payload[start : start + 100]
+
+    with httpx.Client(auth=(SERVICE_USER, SERVICE_PASSWORD), timeout=10) as client:
+        response = client.post(
+            ews.url, content=chunks(), headers={"Content-Type": "text/xml; charset=utf-8"}
+        )
+    assert response.request.headers["Transfer-Encoding"] == "chunked"
+    assert response.status_code == 200
+    assert b"NoError" in response.content
