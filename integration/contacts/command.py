@@ -70,7 +70,9 @@ def contacts_command(
     """Run one search with the engine's configuration file; returns the exit code."""
     out = out or sys.stdout
     err = err or sys.stderr
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    # The table is the output: no line per request (httpx) or per log-in step (engine).
+    for name in ("httpx", "integration"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         config = load_config(config_path)
     except ConfigError as exc:

@@ -282,9 +282,8 @@ def test_a_folder_deleted_since_the_list_was_read_is_skipped_then_forgotten(
 
 
 def test_the_harness_command_with_the_webdav_variant(dav: DavServer, tmp_path: Any) -> None:
-    import io
-
-    from integration.contacts.command import contacts_command
+    import subprocess
+    import sys
 
     config = tmp_path / "engine.toml"
     config.write_text(
@@ -292,6 +291,11 @@ def test_the_harness_command_with_the_webdav_variant(dav: DavServer, tmp_path: A
         f'username = "{SERVICE_USER}"\npassword = "{SERVICE_PASSWORD}"\n',
         encoding="utf-8",
     )
-    out, err = io.StringIO(), io.StringIO()
-    assert contacts_command(str(config), "kunde", out=out, err=err) == 0, err.getvalue()
-    assert "Dieter Kunde" in out.getvalue() and "home +49 30 777" in out.getvalue()
+    done = subprocess.run(
+        [sys.executable, "-m", "scenarios.cli", "contacts", "--config", str(config), "kunde"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "Dieter Kunde" in done.stdout and "home +49 30 777" in done.stdout
