@@ -162,7 +162,7 @@ def from_reply(code: int, reply: bytes | str, detail: str = "") -> SendResult:
         outcome = Outcome.MESSAGE_TOO_LARGE
     elif "5.1.1" in text or (code == 550 and "unknown" in lowered):
         outcome = Outcome.RECIPIENT_UNKNOWN
-    elif "5.7.1" in text or code == 554 or (code == 550 and "relay" in lowered):
+    elif code >= 500 and ("5.7.1" in text or "relay" in lowered):  # 550/554 5.7.1
         outcome = Outcome.RELAY_DENIED
     elif 400 <= code < 500:
         outcome = Outcome.TEMPORARY
