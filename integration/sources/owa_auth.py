@@ -22,9 +22,11 @@ import logging
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http.cookiejar import Cookie, CookiePolicy
 from http.cookies import CookieError, SimpleCookie
 from typing import Final, Literal
 from urllib.parse import urljoin, urlsplit
+from urllib.request import Request
 
 import httpx
 
@@ -124,6 +126,27 @@ def session_cookies(response: httpx.Response) -> dict[str, str]:
             else:
                 jar.pop(name, None)  # "name=; expires=1970": Exchange clearing it
     return jar
+
+
+class NoCookies(CookiePolicy):
+    """A cookie jar policy that keeps nothing: httpx must not store or send cookies by
+    itself, because a session's cookies go with requests explicitly, per generation."""
+
+    netscape = True
+    rfc2965 = False
+    hide_cookie2 = False
+
+    def set_ok(self, cookie: Cookie, request: Request) -> bool:
+        return False
+
+    def return_ok(self, cookie: Cookie, request: Request) -> bool:
+        return False
+
+    def domain_return_ok(self, domain: str, request: Request) -> bool:
+        return False
+
+    def path_return_ok(self, path: str, request: Request) -> bool:
+        return False
 
 
 def _is_session(cookies: Mapping[str, str]) -> bool:
@@ -324,6 +347,7 @@ __all__ = [
     "OWAAUTH_PATH",
     "AuthMode",
     "Credentials",
+    "NoCookies",
     "WebDavAuth",
     "is_logon_url",
     "rejection",

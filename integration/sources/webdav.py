@@ -22,10 +22,9 @@ import socket
 import ssl
 from dataclasses import dataclass
 from datetime import datetime
-from http.cookiejar import Cookie, CookieJar, CookiePolicy
+from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING, Final
 from urllib.parse import quote, unquote, urlsplit
-from urllib.request import Request
 
 import httpx
 
@@ -37,7 +36,7 @@ from integration.sources.base import (
     SourceProtocolError,
     SourceUnavailable,
 )
-from integration.sources.owa_auth import WebDavAuth, rejection, transport_failure
+from integration.sources.owa_auth import NoCookies, WebDavAuth, rejection, transport_failure
 from integration.sources.webdav_xml import (
     PROPFIND_CALENDAR,
     SearchTemplate,
@@ -64,24 +63,8 @@ class CalendarFolder:
     prefix: bytes
 
 
-class _NoCookies(CookiePolicy):
-    """httpx keeps no cookies: the forms session's are sent explicitly, per generation."""
-
-    netscape = True
-    rfc2965 = False
-    hide_cookie2 = False
-
-    def set_ok(self, cookie: Cookie, request: Request) -> bool:
-        return False
-
-    def return_ok(self, cookie: Cookie, request: Request) -> bool:
-        return False
-
-    def domain_return_ok(self, domain: str, request: Request) -> bool:
-        return False
-
-    def path_return_ok(self, path: str, request: Request) -> bool:
-        return False
+# The contact search imported it under this name before it moved to owa_auth.
+_NoCookies = NoCookies
 
 
 class WebDavCalendarSource:
@@ -145,7 +128,7 @@ class WebDavCalendarSource:
             )
         self._client = httpx.AsyncClient(
             headers={"Accept": "text/xml", "User-Agent": "pbx-calendar-sync"},
-            cookies=CookieJar(policy=_NoCookies()),
+            cookies=CookieJar(policy=NoCookies()),
             timeout=httpx.Timeout(timeout, pool=None),  # the semaphore does the queueing
             follow_redirects=False,  # a redirect is the log-in page or a wrong URL: say so
             trust_env=False,  # no proxy or CA bundle from the environment: config only

@@ -908,3 +908,264 @@ def test_from_config_refuses_the_ews_variant(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="variant is 'ews'"):
         WebDavCalendarSource.from_config(config.exchange)
+
+
+# --- against the site's WebDAV front end (fixtures ews / ews_tls in tests/conftest.py) --
+
+# The default seed: Bob's single dentist appointment on 17 March 2026, 08:00 Berlin;
+# Alice's weekly Monday 09:00 Berlin review from 16 March (six, across the DST change),
+# 23 March moved to 14:00 and renamed, 6 April deleted, plus lunch on 30 March; the
+# service account has FullAccess on every mailbox but Carol's.
+DOMAIN = "w03ex07.net"
+SERVICE = (f"OSOMX@{DOMAIN}", "secret")
+MARCH = (datetime(2026, 3, 15, tzinfo=UTC), datetime(2026, 4, 20, tzinfo=UTC))
+
+
+@pytest.fixture
+def dav(ews: Any) -> Iterator[Any]:
+    """The plain-HTTP site with WebDAV in Basic mode; mode and clock restored after."""
+    yield from _dav(ews)
+
+
+@pytest.fixture
+def dav_tls(ews_tls: Any) -> Iterator[Any]:
+    """The HTTPS site with WebDAV in Basic mode; mode and clock restored after."""
+    yield from _dav(ews_tls)
+
+
+def _dav(server: Any) -> Iterator[Any]:
+    skew = server.store.clock.skew
+    server.site.set_webdav_auth("basic")
+    yield server
+    server.site.set_webdav_auth("basic")
+    server.store.clock.skew = skew
+
+
+def dav_source(server: Any, password: str = SERVICE[1], **kw: Any) -> WebDavCalendarSource:
+    return WebDavCalendarSource(
+        server.site.webdav_url,
+        SERVICE[0],
+        password,
+        ca_file=server.site.ca_cert_pem,
+        timeout=5.0,
+        **kw,
+    )
+
+
+def dav_read(
+    server: Any, mailbox: str, window: tuple[datetime, datetime] = MARCH, **kw: Any
+) -> list[Appointment]:
+    async def scenario() -> list[Appointment]:
+        async with dav_source(server, **kw) as source:
+            return await source.read(mailbox, *window)
+
+    return run(scenario())
+
+
+def journal(server: Any) -> list[tuple[str, str, int]]:
+    return [
+        (e.method, e.path, e.status)
+        for e in server.site.journal.entries()
+        if e.service in ("webdav", "owa")
+    ]
+
+
+def test_simulator_single_appointment(dav: Any) -> None:
+    (dentist,) = dav_read(dav, f"bob@{DOMAIN}")
+    assert (dentist.subject, dentist.kind, dentist.all_day, dentist.busy_status) == (
+        "Dentist",
+        "single",
+        False,
+        "BUSY",
+    )
+    assert (dentist.start, dentist.end) == (
+        datetime(2026, 3, 17, 7, tzinfo=UTC),
+        datetime(2026, 3, 17, 8, tzinfo=UTC),
+    )
+    assert dentist.id.startswith(dav.site.url + "/exchange/bob/Calendar/")
+    assert dentist.id.endswith(".EML")
+    assert [(m, p) for m, p, _ in journal(dav)] == [
+        ("GET", "/exchange/"),
+        ("PROPFIND", f"/exchange/bob@{DOMAIN}/"),
+        ("SEARCH", "/exchange/bob/Calendar/"),
+    ]
+
+
+def ews_rows(server: Any, mailbox: str) -> list[tuple[str, datetime, datetime, str]]:
+    from integration.sources.ews import EwsCalendarSource
+
+    async def scenario() -> list[Appointment]:
+        async with EwsCalendarSource(
+            server.url, *SERVICE, ca_file=server.site.ca_cert_pem, timeout=5.0
+        ) as source:
+            return await source.read(mailbox, *MARCH)
+
+    return [(a.subject, a.start, a.end, a.kind) for a in run(scenario())]
+
+
+@pytest.mark.parametrize("mode", ["basic", "forms"])
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_simulator_series_across_dst_as_ews_sees_it(
+    request: pytest.FixtureRequest, tls: bool, mode: str
+) -> None:
+    server = request.getfixturevalue("dav_tls" if tls else "dav")
+    server.site.set_webdav_auth(mode)
+
+    async def scenario() -> tuple[list[Appointment], str | None]:
+        async with dav_source(server) as source:
+            found = await source.read(f"alice@{DOMAIN}", *MARCH)
+            return found, source.auth_mode
+
+    found, detected = run(scenario())
+    assert detected == mode
+    rows = [(a.subject, a.start, a.end, a.kind) for a in found]
+    berlin_9 = [
+        datetime(2026, 3, 16, 8, tzinfo=UTC),
+        datetime(2026, 3, 30, 7, tzinfo=UTC),
+        datetime(2026, 4, 13, 7, tzinfo=UTC),
+    ]  # 09:00 Berlin, CET then CEST
+    assert rows == [
+        ("Weekly review", berlin_9[0], berlin_9[0] + timedelta(hours=1), "occurrence"),
+        (
+            "Moved review",
+            datetime(2026, 3, 23, 13, tzinfo=UTC),
+            datetime(2026, 3, 23, 14, tzinfo=UTC),
+            "exception",
+        ),
+        ("Weekly review", berlin_9[1], berlin_9[1] + timedelta(hours=1), "occurrence"),
+        (
+            "Lunch",
+            datetime(2026, 3, 30, 10, tzinfo=UTC),
+            datetime(2026, 3, 30, 11, tzinfo=UTC),
+            "single",
+        ),
+        ("Weekly review", berlin_9[2], berlin_9[2] + timedelta(hours=1), "occurrence"),
+    ]  # 6 April deleted
+    assert rows == ews_rows(server, f"alice@{DOMAIN}")
+    assert len({a.id for a in found}) == 5
+    assert next(a for a in found if a.subject == "Lunch").busy_status == "OUTOFOFFICE"
+
+
+def test_simulator_german_mailbox_has_a_kalender(dav: Any) -> None:
+    from simulators.exchange.seed import SeedAppointment, SeedMailbox
+    from tests.conftest import default_seed
+
+    seed = default_seed()
+    seed.mailboxes.append(SeedMailbox(f"anna@{DOMAIN}", "Anna Beispiel", language="de"))
+    seed.appointments.append(
+        SeedAppointment(
+            mailbox=f"anna@{DOMAIN}",
+            handle="anna",
+            subject="Besprechung Außer Haus",
+            start=datetime(2026, 3, 18, 9, tzinfo=UTC),
+            end=datetime(2026, 3, 18, 10, tzinfo=UTC),
+        )
+    )
+    dav.seed(seed)
+    dav.site.set_webdav_auth("forms")
+
+    async def scenario() -> tuple[str, list[Appointment]]:
+        async with dav_source(dav) as source:
+            return await source.calendar_folder(f"anna@{DOMAIN}"), await source.read(
+                f"anna@{DOMAIN}", *MARCH
+            )
+
+    folder, found = run(scenario())
+    assert folder == dav.site.url + "/exchange/anna/Kalender/"
+    assert [(a.subject, a.start) for a in found] == [
+        ("Besprechung Außer Haus", datetime(2026, 3, 18, 9, tzinfo=UTC))
+    ]
+
+
+@pytest.mark.parametrize("mode", ["basic", "forms"])
+@pytest.mark.parametrize(
+    ("mailbox", "error", "code", "words"),
+    [
+        (f"nobody@{DOMAIN}", MailboxNotFound, "HTTP 404", "no mailbox"),
+        (f"carol@{DOMAIN}", AccessDenied, "HTTP 403", "FullAccess missing"),
+    ],
+)
+def test_simulator_mailbox_failures(
+    dav: Any, mode: str, mailbox: str, error: type[Exception], code: str, words: str
+) -> None:
+    dav.site.set_webdav_auth(mode)
+    with pytest.raises(error, match=words) as caught:
+        dav_read(dav, mailbox)
+    assert type(caught.value) is error
+    assert (getattr(caught.value, "code", None), getattr(caught.value, "mailbox", None)) == (
+        code,
+        mailbox,
+    )
+
+
+@pytest.mark.parametrize("mode", ["basic", "forms"])
+def test_simulator_wrong_password_is_access_denied(dav: Any, mode: str) -> None:
+    dav.site.set_webdav_auth(mode)
+    with pytest.raises(AccessDenied, match="credentials refused for OSOMX") as caught:
+        dav_read(dav, f"bob@{DOMAIN}", password="wrong")
+    assert caught.value.code == ("HTTP 401" if mode == "basic" else "HTTP 440")
+    assert not any(m == "SEARCH" for m, _, _ in journal(dav))
+
+
+def test_simulator_expired_session_logs_in_again_once(dav_tls: Any) -> None:
+    server = dav_tls
+    server.site.set_webdav_auth("forms")
+    mailboxes = [f"alice@{DOMAIN}", f"bob@{DOMAIN}", f"roberta@{DOMAIN}"]
+
+    async def scenario() -> list[list[Appointment]]:
+        async with dav_source(server) as source:
+            first = await asyncio.gather(*(source.read(m, *MARCH) for m in mailboxes))
+            server.store.clock.skew += timedelta(minutes=31)  # past OWA's idle time-out
+            second = await asyncio.gather(*(source.read(m, *MARCH) for m in mailboxes))
+            assert source.logins == 2
+            assert second == first
+            return second
+
+    found = run(scenario())
+    assert [len(f) for f in found] == [5, 1, 0]
+    seen = journal(server)
+    expired = [i for i, (m, _, status) in enumerate(seen) if status == 440]
+    logins = [i for i, (m, p, _) in enumerate(seen) if p == "/owa/auth/owaauth.dll"]
+    assert expired and len(logins) == 2
+    assert expired[0] < logins[1]  # the 440 came first, then the one new log-in
+
+
+def test_simulator_pages_rows(dav: Any) -> None:
+    paged = dav_read(dav, f"alice@{DOMAIN}", page_size=2)
+    assert [a.subject for a in paged] == [a.subject for a in dav_read(dav, f"alice@{DOMAIN}")]
+    searches = [e for e in dav.site.journal.entries() if e.method == "SEARCH"]
+    assert len(searches) == 3 + 1  # rows 0-1, 2-3, 4-5; then the unpaged read
+
+
+def test_simulator_outage_is_unavailable(dav: Any) -> None:
+    dav.site.faults.add("webdav", "unavailable", timedelta(minutes=5))
+    with pytest.raises(SourceUnavailable) as caught:
+        dav_read(dav, f"bob@{DOMAIN}")
+    assert caught.value.code == "HTTP 503"
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_simulator_stopped_is_unavailable(tls: bool) -> None:
+    from simulators.exchange.seed import Seed, SeedMailbox, ServiceAccount, apply_seed
+    from simulators.exchange.store import ExchangeStore
+    from simulators.site import start_site
+
+    store = ExchangeStore(domain=DOMAIN)
+    apply_seed(
+        store,
+        Seed(service_account=ServiceAccount(*SERVICE), mailboxes=[SeedMailbox(f"alice@{DOMAIN}")]),
+    )
+    site = start_site(store, "127.0.0.1", 0, tls, webdav_auth="forms")
+    url, ca_file = site.webdav_url, site.ca_cert_pem
+
+    async def scenario() -> None:
+        async with WebDavCalendarSource(url, *SERVICE, ca_file=ca_file, timeout=5.0) as source:
+            assert await source.read(f"alice@{DOMAIN}", START, END) == []
+            await asyncio.to_thread(site.stop)
+            with pytest.raises(SourceUnavailable, match="cannot connect|failed"):
+                await source.read(f"alice@{DOMAIN}", START, END)
+
+    try:
+        run(scenario())
+    finally:
+        site.stop()
