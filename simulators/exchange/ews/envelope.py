@@ -12,6 +12,7 @@ the TimeZoneContext header newer clients send.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,8 @@ from simulators.exchange.ews.xmlkit import (
     text,
 )
 from simulators.exchange.store import ExchangeStore
+
+log = logging.getLogger(__name__)
 
 XML_TYPES = ("text/xml", "application/xml", "application/soap+xml")
 VERSIONS = ("Exchange2007", "Exchange2007_SP1")
@@ -88,6 +91,9 @@ class EwsEndpoint:
             return self._fault(environ, start_response, EwsFault.schema(violation))
         except EwsFault as fault:
             return self._fault(environ, start_response, fault)
+        except Exception:
+            log.exception("EWS request could not be prepared")
+            return self._fault(environ, start_response, EwsFault("ErrorInternalServerError"))
         return self.operations(environ, start_response)
 
     def _read_body(self, environ: dict[str, Any]) -> bytes | None:

@@ -13,6 +13,7 @@ clock, so a frozen, stepped clock opens and closes them without timers.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -28,6 +29,9 @@ from simulators.exchange.ews.errors import EwsFault, fault_document
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 ClockFn = Callable[[], datetime]
 
+log = logging.getLogger(__name__)
+
+_INTERNAL_ERROR = b"Internal Server Error"
 OPERATION_KEY = "harness.operation"
 IMPERSONATED_KEY = "harness.impersonated"
 FAULT_KEY = "harness.fault"  # the fault or per-request error code the service answered
@@ -100,7 +104,11 @@ class RequestJournal:
 
 
 class Journaled:
-    """Record each request of ``service`` after it has been answered."""
+    """Record each request of ``service`` after it has been answered.
+
+    Also the last line of defence: an exception escaping the service becomes a
+    plain 500 (logged), never a traceback on the wire.
+    """
 
     def __init__(self, app: WsgiApp, journal: RequestJournal, service: str) -> None:
         self.app = app
@@ -119,13 +127,25 @@ class Journaled:
                 else start_response(status, headers)
             )
 
-        result = self.app(environ, recording_start)
         try:
-            chunks = list(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+            result = self.app(environ, recording_start)
+            try:
+                chunks = list(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception:
+            # A bug must not reach the client as a traceback (or a dropped connection).
+            log.exception("%s %s failed", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            if seen:
+                raise
+            environ[FAULT_KEY] = "InternalServerError"
+            chunks = [_INTERNAL_ERROR]
+            recording_start(
+                "500 Internal Server Error",
+                [("Content-Type", "text/plain"), ("Content-Length", str(len(_INTERNAL_ERROR)))],
+            )
         account = environ.get(ACCOUNT_KEY)
         impersonated = environ.get(IMPERSONATED_KEY)
         self.journal.record(

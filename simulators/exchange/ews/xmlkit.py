@@ -187,16 +187,6 @@ class Sequence_:
         )
 
 
-def no_children(owner: Element) -> None:
-    for child in owner:
-        if isinstance(child.tag, str):
-            fail(
-                f"The element {_described(owner.tag)} cannot contain child element "
-                f"{_described(child.tag)} because the parent element's content model is empty.",
-                child,
-            )
-
-
 # ------------------------------------------------------------- values
 _DATETIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
 _DATE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)(Z|[+-]\d\d:\d\d)?$")

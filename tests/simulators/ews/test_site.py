@@ -196,3 +196,20 @@ def test_chunked_request_body_is_read(ews: EwsServer) -> None:
     assert response.request.headers["Transfer-Encoding"] == "chunked"
     assert response.status_code == 200
     assert b"NoError" in response.content
+
+
+def _broken_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    raise RuntimeError("a bug in a front end")
+
+
+def test_a_crashing_front_end_answers_500_without_traceback(
+    ews: EwsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    ews.site.mount("/owa/", _broken_app, "owa")
+    try:
+        response = ews.post(b"", method="GET", path="/owa/")
+    finally:
+        ews.site.dispatcher.mounts = [m for m in ews.site.dispatcher.mounts if m.service != "owa"]
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
+    assert ews.site.journal.entries()[-1].fault == "InternalServerError"
+    assert "a bug in a front end" in caplog.text
