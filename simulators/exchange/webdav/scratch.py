@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from wsgidav import util
 from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
@@ -95,6 +96,11 @@ class _Common:
 
     def get_display_name(self) -> str:
         return util.get_uri_name(self.path)
+
+    def get_href(self) -> str:
+        # wsgidav quotes '@' (mailbox addresses); clients compare with the URL they sent.
+        full = self.provider.share_path + self.get_preferred_path()  # type: ignore[attr-defined]
+        return quote(full, safe="/@!*'(),$-_|.~")
 
 
 class ScratchCollection(_Common, DAVCollection):  # type: ignore[misc]
@@ -183,6 +189,9 @@ class ScratchFile(_Common, DAVNonCollection):  # type: ignore[misc]
         with self.space.lock:
             parent.children[name] = self.node.clone()
         _copy_dead_properties(self, dest_path, is_move)
+
+    def support_recursive_move(self, dest_path: str) -> bool:
+        return False
 
 
 def _copy_dead_properties(res: Any, dest_path: str, is_move: bool) -> None:

@@ -114,7 +114,7 @@ def typed(prop: str, value: Any) -> tuple[str | list[str], str | None]:
 def typed_element(prop: str, value: Any) -> etree._Element:
     """The property as an lxml element with ``b:dt`` (for wsgidav's PROPFIND)."""
     ns, local = split_name(prop)
-    text, datatype = typed(prop, value)
+    text, datatype = typed(ns + local, value)
     nsmap = {"b": DT} if datatype else {}
     if isinstance(text, list):
         nsmap["c"] = XMLV
