@@ -63,7 +63,7 @@ class CalendarFolder:
     prefix: bytes
 
 
-# The contact search imported it under this name before it moved to owa_auth.
+# integration.contacts.webdav imports the policy under this older name.
 _NoCookies = NoCookies
 
 
