@@ -137,13 +137,13 @@ def resolve_caller(
         owner = store.accounts.get(impersonation.principal_name.strip().lower())
         target = (owner.smtp if owner else None) or f"<{impersonation.principal_name}>"
     elif impersonation.sid:
-        if not account.impersonation_on_server:
-            target = ""
-        else:
+        # The store knows no SIDs. Rights are checked first (below), as Exchange does.
+        if account.impersonation_on_server:
             raise EwsFault(
                 "ErrorImpersonationFailed",
                 "Impersonation failed: the SID does not identify a user this server knows.",
             )
+        target = ""
     else:
         raise EwsFault("ErrorInvalidExchangeImpersonationHeaderData")
     try:

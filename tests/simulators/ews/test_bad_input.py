@@ -210,6 +210,15 @@ CASES = [
         fault="ErrorInvalidExchangeImpersonationHeaderData",
     ),
     Case(
+        "impersonating by SID",
+        envelope(
+            find(),
+            headers="<t:ExchangeImpersonation><t:ConnectingSID><t:SID>S-1-5-21-1</t:SID>"
+            "</t:ConnectingSID></t:ExchangeImpersonation>",
+        ),
+        fault="ErrorImpersonationFailed",
+    ),
+    Case(
         "impersonating an unknown address",
         envelope(find(), impersonate="ghost@w03ex07.net"),
         fault="ErrorNonExistentMailbox",
