@@ -201,10 +201,6 @@ def _meeting_time_zone(parts: list[str], v: CalView, out: Out) -> None:
     parts.append(time_zone_text("MeetingTimeZone", v.master.time_zone, v.start.year))
 
 
-def _stamp(name: str, getter: Any) -> Writer:
-    return stamp_writer(name, getter)
-
-
 CALENDAR = Kind(
     name="CalendarItem",
     writers=tuple(
@@ -212,9 +208,9 @@ CALENDAR = Kind(
         + [
             ("calendar:UID", text_writer("UID", lambda v: v.master.uid)),
             ("calendar:RecurrenceId", _if_instance("RecurrenceId")),
-            ("calendar:DateTimeStamp", _stamp("DateTimeStamp", lambda v: v.created)),
-            ("calendar:Start", _stamp("Start", lambda v: v.start)),
-            ("calendar:End", _stamp("End", lambda v: v.end)),
+            ("calendar:DateTimeStamp", stamp_writer("DateTimeStamp", lambda v: v.created)),
+            ("calendar:Start", stamp_writer("Start", lambda v: v.start)),
+            ("calendar:End", stamp_writer("End", lambda v: v.end)),
             ("calendar:OriginalStart", _if_instance("OriginalStart")),
             (
                 "calendar:IsAllDayEvent",
