@@ -13,6 +13,7 @@ milliseconds and 'Z', dateTime.rfc1123, int, boolean 0/1, mv.string with ``<c:v>
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -71,6 +72,7 @@ def split_name(prop: str) -> tuple[str, str]:
     return prop[:cut], prop[cut:]
 
 
+@functools.lru_cache(maxsize=4096)
 def xml_local_name(local: str) -> str:
     """``local`` as a legal XML name: Exchange escapes characters as ``_xHHHH_``."""
     if not local:
@@ -134,9 +136,16 @@ class MultiStatusWriter:
 
     def __init__(self) -> None:
         self._prefixes: dict[str, str] = dict(_FIXED_PREFIXES)
+        self._qnames: dict[str, str] = {}
         self._parts: list[str] = []
 
     def _qname(self, prop: str) -> str:
+        found = self._qnames.get(prop)
+        if found is None:
+            found = self._qnames[prop] = self._new_qname(prop)
+        return found
+
+    def _new_qname(self, prop: str) -> str:
         ns, local = split_name(prop)
         if ns == "":
             return xml_local_name(local)
