@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
+from simulators.exchange.ews.context import MAILBOX_TARGET_KEY
 from simulators.exchange.model import Account, CalendarItem, Mailbox, Occurrence
 from simulators.exchange.owa import forms
 from simulators.exchange.owa.html import Reply, checkbox, esc, hidden, page, redirect, select
@@ -56,12 +57,14 @@ class OwaCalendar:
                 form = read_form(environ)
                 self._check_canary(environ, account, first(form, "hidcanary"))
                 mailbox = self._mailbox(account, first(form, "mailbox"))
+                environ[MAILBOX_TARGET_KEY] = mailbox.smtp
                 if path == "/appointment/save":
                     return self._save(environ, account, mailbox, form)
                 if path == "/appointment/delete":
                     return self._delete(account, mailbox, first(form, "id"))
                 raise PageError("404 Not Found", "There is no such page.")
             mailbox = self._mailbox(account, query.get("mailbox", ""))
+            environ[MAILBOX_TARGET_KEY] = mailbox.smtp
             if path in ("", "/calendar"):
                 return self._week(environ, account, mailbox, query.get("date", ""))
             if path == "/appointment/new":

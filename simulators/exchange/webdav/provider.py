@@ -111,6 +111,9 @@ class ExchangeRoot(DAVCollection):  # type: ignore[misc]
     def get_display_name(self) -> str:
         return "exchange"
 
+    def get_href(self) -> str:
+        return f"{self.environ[LOCATOR_KEY].base}/exchange/"
+
     def prevent_locking(self) -> bool:
         return True
 

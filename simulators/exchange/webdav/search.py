@@ -19,6 +19,7 @@ from typing import Any
 
 from lxml import etree
 
+from simulators.exchange.recurrence import HORIZON
 from simulators.exchange.webdav import sql
 from simulators.exchange.webdav.locate import FolderTarget, LocateError, Locator
 from simulators.exchange.webdav.props import Row, known_names, value
@@ -67,7 +68,8 @@ def run(
         raise SearchError("400 Bad Request", exc.message) from None
     window: Window | None = None
     if start_lt is not None and end_gt is not None:
-        window = (end_gt, start_lt)
+        # Series without an end are cut at a far horizon, as Exchange cuts them.
+        window = (end_gt, min(start_lt, end_gt + HORIZON))
     builder = RowBuilder(locator)
     rows: list[Row] = []
     mailbox: str | None = None

@@ -107,6 +107,8 @@ def test_create_through_the_form_lands_in_the_store(dav: DavSite) -> None:
     assert item.end == datetime(2026, 3, 30, 11, 0, tzinfo=UTC)
     assert item.time_zone == "Europe/Berlin"
     assert "Lunch meeting" in week
+    saves = [e for e in dav.site.journal.entries(service="owa") if e.method == "POST"]
+    assert [(e.mailbox, e.account, e.status) for e in saves][-1] == (ALICE, ALICE, 302)
 
 
 def test_weekly_series_with_days_and_count(dav: DavSite) -> None:

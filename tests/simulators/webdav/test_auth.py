@@ -167,3 +167,32 @@ def test_unknown_auth_mode_is_refused(dav: DavSite) -> None:
         assert "ntlm" in str(exc)
     else:  # pragma: no cover - the assertion below reports it
         raise AssertionError("ntlm was accepted")
+
+
+def test_forms_log_in_over_https_marks_cookies_secure() -> None:
+    from simulators.clock import Clock
+    from simulators.exchange.store import ExchangeStore
+    from simulators.site import start_site
+    from tests.simulators.webdav.conftest import reseed
+
+    site = start_site(ExchangeStore(Clock(), domain="domain.net"), "127.0.0.1", 0, True)
+    try:
+        reseed(site)
+        site.set_webdav_auth("forms")
+        with httpx.Client(base_url=site.url, verify=site.ca_cert_pem or True, timeout=10) as client:
+            response = _logon(client, *SERVICE, destination=f"{site.url}/exchange/{ALICE}/")
+            assert response.status_code == 302
+            cookies = response.headers.get_list("set-cookie")
+            assert all("; secure" in c for c in cookies if c.startswith(("sessionid", "cadata")))
+            found = client.request("PROPFIND", f"/exchange/{ALICE}/", content=PROPFIND)
+            assert found.status_code == 207
+            assert f"<D:href>{site.url}/exchange/alice/</D:href>" in found.text
+    finally:
+        site.stop()
+
+
+def test_propfind_on_exchange_root_lists_no_mailboxes(dav: DavSite) -> None:
+    response = dav.request("PROPFIND", "/exchange/", PROPFIND, headers={"Depth": "1"})
+    assert response.status_code == 207
+    assert response.text.count("<D:response") == 1
+    assert f"<D:href>{dav.url}/exchange/</D:href>" in response.text

@@ -300,3 +300,26 @@ def test_search_is_journaled_with_the_mailbox(dav: DavSite) -> None:
     dav.request("SEARCH", f"/exchange/{ALICE}/Calendar/", body(sql))
     [entry] = dav.site.journal.entries(service="webdav", operation="SEARCH")
     assert entry.mailbox == ALICE and entry.status == 207
+
+
+def test_series_without_end_is_cut_at_a_far_horizon(dav: DavSite) -> None:
+    from datetime import UTC, date, datetime
+
+    from simulators.exchange.recurrence import Recurrence
+
+    calendar = dav.store.distinguished_folder("calendar", ALICE)
+    dav.store.create_calendar_item(
+        calendar,
+        subject="Daily forever",
+        start=datetime(2026, 1, 1, 8, tzinfo=UTC),
+        end=datetime(2026, 1, 1, 9, tzinfo=UTC),
+        recurrence=Recurrence("daily", date(2026, 1, 1)),
+    )
+    sql = INSTANCES.format(
+        folder=f"/exchange/{ALICE}/Calendar/",
+        lower="2026/01/01 00:00:00",
+        upper="2400/01/01 00:00:00",
+    )
+    response = dav.request("SEARCH", f"/exchange/{ALICE}/Calendar/", body(sql))
+    daily = [r for r in rows(response.content) if ok_prop(r, "e:subject").text == "Daily forever"]
+    assert 366 * 5 - 2 <= len(daily) <= 366 * 5 + 1
