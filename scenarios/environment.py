@@ -28,10 +28,11 @@ class Environment:
     def ca_file(self) -> str | None:
         return self.site.ca_cert_pem
 
-    def reset(self, *, clock_skew: timedelta = timedelta(0)) -> None:
+    def reset(self, *, clock_skew: timedelta = timedelta(0), webdav_auth: str = "basic") -> None:
         """Forget the previous scenario: skew, fault windows, request journal (the
         seed clears the store)."""
         self.clock.skew = clock_skew
+        self.site.set_webdav_auth(webdav_auth)
         self.site.faults.clear()
         self.site.journal.clear()
 

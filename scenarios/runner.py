@@ -20,6 +20,7 @@ from freezegun import freeze_time
 
 from integration.scheduler import Engine, PollEvent, PollSettings
 from integration.sources.ews import EwsCalendarSource
+from integration.sources.webdav import WebDavCalendarSource
 from scenarios.environment import Environment
 from scenarios.inprocess import InProcessPbxGateway
 from scenarios.model import (
@@ -216,6 +217,24 @@ class _Run:
             return got
         return None
 
+    def source(self, port: int) -> EwsCalendarSource | WebDavCalendarSource:
+        """The engine's calendar source for this run's variant, through the gate."""
+        svc = self.scenario.seed.service_account
+        base = f"{'https' if self.env.site.tls else 'http'}://{self.env.site.host}:{port}"
+        ca = self.env.ca_file
+        if self.variant == "webdav":
+            return WebDavCalendarSource(
+                base + "/exchange/", svc.user, svc.password, ca_file=ca, concurrency=20, timeout=5.0
+            )
+        return EwsCalendarSource(
+            base + "/EWS/Exchange.asmx",
+            svc.user,
+            svc.password,
+            ca_file=ca,
+            concurrency=20,
+            timeout=5.0,
+        )
+
     def down(self, service: str, at: datetime) -> bool:
         return any(s == service and start <= at < end for s, start, end in self.outages)
 
@@ -227,18 +246,16 @@ class _Run:
     async def run(self, freezer: object) -> None:
         scenario = self.scenario
         env = self.env
-        env.reset(clock_skew=scenario.exchange.clock_skew)
+        env.reset(
+            clock_skew=scenario.exchange.clock_skew, webdav_auth=scenario.exchange.webdav_auth
+        )
         handles = apply_seed(env.store, scenario.seed)
         self.item_ids = {key: item.id for key, item in handles.items()}
         self.pbx.on_journal(self.result.journal.append)
-        svc = scenario.seed.service_account
         # The engine reaches the site through a gate that a fault can shut.
         gate = ConnectionGate(env.site.host, env.site.port)
         await gate.open()
-        ews_url = env.ews_url.replace(f":{env.site.port}/", f":{gate.port}/", 1)
-        source = EwsCalendarSource(
-            ews_url, svc.user, svc.password, ca_file=env.ca_file, concurrency=20, timeout=5.0
-        )
+        source = self.source(gate.port)
         engine = Engine(
             source,
             InProcessPbxGateway(self.pbx, down=self.pbx_down),
@@ -292,8 +309,8 @@ def run_scenario(scenario: Scenario, variant: str, env: Environment) -> Scenario
     return run.result
 
 
-# The engine variants this build can run; WebDAV arrives with its front end.
-AVAILABLE_VARIANTS: tuple[str, ...] = ("ews",)
+# The engine variants this build can run.
+AVAILABLE_VARIANTS: tuple[str, ...] = ("ews", "webdav")
 
 
 def variants_for(scenario: Scenario, override: str | None = None) -> list[str]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from scenarios.environment import Environment
 from scenarios.loader import parse_scenario
 from scenarios.runner import poll_instants, run_scenario
@@ -117,13 +115,23 @@ def test_the_unavailable_fault_refuses_connections(environment: Environment) -> 
     assert [str(e.new_status) for e in result.transitions()] == []
 
 
-@pytest.mark.parametrize("variant", ["webdav"])
-def test_a_variant_not_in_this_build_is_a_harness_error(
-    environment: Environment, variant: str
-) -> None:
-    result = run_scenario(parse_scenario(LUNCH), variant, environment)
-    assert result.error == f"the {variant} variant is not available in this build"
+def test_a_variant_not_in_this_build_is_a_harness_error(environment: Environment) -> None:
+    result = run_scenario(parse_scenario(LUNCH), "carrier-pigeon", environment)
+    assert result.error == "the carrier-pigeon variant is not available in this build"
     assert not result.passed
+
+
+def test_webdav_variant_reads_through_search_with_forms_login(environment: Environment) -> None:
+    text = LUNCH.replace(
+        "engine: {poll_offset: 10s}", "engine: {poll_offset: 10s}\nexchange: {webdav_auth: forms}"
+    )
+    result = run_scenario(parse_scenario(text), "webdav", environment)
+    assert result.passed, result.failures
+    journal = environment.site.journal
+    assert journal.count(service="ews") == 0
+    searches = journal.entries(service="webdav", mailbox="user1@domain.net")
+    assert {e.method for e in searches} >= {"SEARCH", "PROPFIND"}
+    assert journal.count(service="owa") >= 1  # the forms log-in (owaauth.dll)
 
 
 def test_library_holds_at_least_forty_scenarios() -> None:
