@@ -139,7 +139,9 @@ class WebDavFrontEnd:
     def _root(self, method: str, environ: dict[str, Any], locator: Locator) -> Reply:
         account = environ.get(ACCOUNT_KEY)
         own = self.store.mailboxes.get((account.smtp or "").lower()) if account else None
-        if method in ("GET", "HEAD") and own is not None:
+        if method in ("GET", "HEAD"):
+            if own is None:  # an account without a mailbox (a service account)
+                return writes.get(RootTarget(), environ.get("HTTP_TRANSLATE"))
             where = f"{locator.base}/exchange/{locator.mailbox_segment(own)}/"
             return "302 Found", [("Location", where)], b""
         return _text("403 Forbidden", "no mailbox named")

@@ -171,3 +171,10 @@ def test_get_on_exchange_root_redirects_to_own_mailbox(dav: DavSite) -> None:
     response = dav.request("GET", "/exchange/", auth=(ALICE, "alicepw"))
     assert response.status_code == 302
     assert response.headers["location"] == f"{dav.url}/exchange/alice/"
+
+
+def test_get_on_exchange_root_without_own_mailbox_is_a_page(dav: DavSite) -> None:
+    response = dav.request("GET", "/exchange/")  # the service account has no mailbox
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert dav.request("DELETE", "/exchange/").status_code == 403
