@@ -80,8 +80,10 @@ class WebDavFrontEnd:
         return self.gate(environ, start_response)
 
     def reset(self) -> None:
-        """Forget the scratch area (a new scenario starts)."""
+        """Forget the scratch area with its dead properties and locks (a new scenario
+        starts); item names given over WebDAV stay with their items."""
         self.scratch.clear()
+        self.dav = _wsgidav(self.scratch)
 
     # ------------------------------------------------------------------ dispatch
     def _authenticated(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:

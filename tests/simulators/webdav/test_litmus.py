@@ -44,3 +44,18 @@ def test_scratch_area_is_not_exchange_data(dav: DavSite) -> None:
     assert len(dav.store.items) == before
     listing = dav.request("PROPFIND", f"/exchange/{ALICE}/", headers={"Depth": "1"})
     assert "scratch" not in listing.text
+
+
+def test_reset_empties_the_scratch_area_and_its_properties(dav: DavSite) -> None:
+    path = f"/exchange/{ALICE}/scratch/kept.txt"
+    assert dav.request("PUT", path, b"x").status_code == 201
+    patch = (
+        '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:z="urn:test:">'
+        "<D:set><D:prop><z:color>blue</z:color></D:prop></D:set></D:propertyupdate>"
+    )
+    assert dav.request("PROPPATCH", path, patch).status_code == 207
+    dav.site.set_webdav_auth("basic")
+    assert dav.request("GET", path).status_code == 404
+    assert dav.request("PUT", path, b"y").status_code == 201
+    found = dav.request("PROPFIND", path, headers={"Depth": "0"})
+    assert "blue" not in found.text
