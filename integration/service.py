@@ -2,6 +2,7 @@
 
 Builds the calendar source and the PBX gateway from the configuration and polls
 in real time until stopped. The source is EWS or WebDAV, as ``[exchange] variant`` says.
+With an [smtp] section it also mails voicemails and works off the mail queue.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import logging
 
 from integration.config import EngineConfig
+from integration.mail.service import run_mail
 from integration.pbx import HttpPbxGateway
 from integration.scheduler import Engine, PollSettings
 from integration.sources.ews import EwsCalendarSource
@@ -58,7 +60,8 @@ async def run_engine(config: EngineConfig, stop: asyncio.Event) -> None:
     )
     log.info("polling %s every %s", config.exchange.server_url, polling.interval)
     try:
-        await engine.run(stop)
+        # Mail (voicemail to e-mail, the durable queue) runs beside the polls.
+        await asyncio.gather(engine.run(stop), run_mail(config, stop))
     finally:
         await source.aclose()
         await gateway.aclose()

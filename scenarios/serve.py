@@ -60,7 +60,12 @@ def _from_scenario(scenario: Scenario) -> tuple[Seed, tuple[User, ...], str, dic
 
 
 def engine_config_text(
-    ews_url: str, svc: ServiceAccount, ca_file: str, pbx_url: str, polling: dict[str, Any]
+    ews_url: str,
+    svc: ServiceAccount,
+    ca_file: str,
+    pbx_url: str,
+    polling: dict[str, Any],
+    smtp: str,
 ) -> str:
     """The engine's TOML for the served simulators (quoted with json: TOML strings
     accept JSON's escapes)."""
@@ -83,6 +88,15 @@ def engine_config_text(
             "",
             "[pbx]",
             f"url = {q(pbx_url)}",
+            "",
+            "[smtp]",
+            f"server = {q(smtp.rsplit(':', 1)[0])}",
+            f"port = {smtp.rsplit(':', 1)[1]}",
+            'security = "starttls"',
+            f"username = {q(svc.user)}",
+            f"password = {q(svc.password)}",
+            f"sender = {q(svc.user)}",
+            f"ca_file = {q(ca_file)}",
             "",
         ]
     )
@@ -122,7 +136,12 @@ def serve(seed_path: str | None, host: str, port: int, ready_file: str | None) -
     config_path = workdir / "engine.toml"
     config_path.write_text(
         engine_config_text(
-            site.ews_url, seed.service_account, str(ca_bundle), pbx_server.url, polling
+            site.ews_url,
+            seed.service_account,
+            str(ca_bundle),
+            pbx_server.url,
+            polling,
+            sink.endpoints["smtp"],
         ),
         encoding="utf-8",
     )

@@ -151,3 +151,54 @@ def test_served_smtp_delivers_into_the_mailbox(served: dict[str, str]) -> None:
         client.sendmail("pbx@domain.net", ["user2@domain.net"], b"Subject: Hello\r\n\r\nHi\r\n")
     messages = httpx.get(served["mail"] + "messages?mailbox=user2@domain.net").json()["messages"]
     assert [m["subject"] for m in messages] == ["Hello"]
+
+
+def test_engine_mails_a_voicemail_and_check_mail_works(
+    served: dict[str, str], tmp_path: Path
+) -> None:
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scenarios.cli",
+            "check-mail",
+            "--config",
+            served["engine_config"],
+            "--to",
+            "user2@domain.net",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "DELIVERED" in check.stdout
+    log = tmp_path / "engine.log"
+    with log.open("wb") as out:
+        engine = subprocess.Popen(
+            [sys.executable, "-m", "scenarios.cli", "engine", "--config", served["engine_config"]],
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+        )
+    try:
+        # User 100 is at lunch (caught up): a call goes to voicemail (R14) ...
+        wait_for(
+            lambda: httpx.get(served["pbx"] + "api/users/100/presence").json()["status"] == "lunch"
+        )
+        call = httpx.post(served["pbx"] + "api/calls", json={"to": "100", "from": "+4930555"})
+        assert call.json()["routed_to"] == "voicemail"
+        # ... and the engine mails it, WAV attached, to user1's mailbox.
+        mail = wait_for(
+            lambda: [
+                m
+                for m in httpx.get(served["mail"] + "messages?mailbox=user1@domain.net").json()[
+                    "messages"
+                ]
+                if "+4930555" in m["subject"]
+            ]
+        )
+    finally:
+        engine.send_signal(signal.SIGTERM)
+        assert engine.wait(timeout=15) == 0, log.read_text()
+    detail = httpx.get(served["mail"] + f"messages/{mail[0]['id']}").json()  # type: ignore[index]
+    assert [a["content_type"] for a in detail["attachments"]] == ["audio/wav"]
