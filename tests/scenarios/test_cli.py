@@ -26,9 +26,10 @@ def test_passing_folder_exits_0_with_a_timeline(tmp_path: Path) -> None:
     (tmp_path / "lunch.yaml").write_text(LUNCH, encoding="utf-8")
     done = harness("run", str(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
-    files = sorted(tmp_path.rglob("*.yaml"))
-    assert done.stdout.count("\nPASS ") + done.stdout.startswith("PASS ") == len(files)
-    assert f"{len(files)} passed, 0 failed" in done.stdout
+    runs = 2 * len(sorted(tmp_path.rglob("*.yaml")))  # variant both: EWS and WebDAV
+    assert done.stdout.count("\nPASS ") + done.stdout.startswith("PASS ") == runs
+    assert f"{runs} passed, 0 failed" in done.stdout
+    assert f"PASS {tmp_path / 'lunch.yaml'} [webdav]" in done.stdout
     assert "2026-01-05 12:00:10     100  office -> lunch until 2026-01-05 13:00:00" in done.stdout
 
 
@@ -40,7 +41,8 @@ def test_wrong_expectation_exits_1_naming_file_line_when_and_why(tmp_path: Path)
     assert f"FAIL {case} [ews]" in done.stdout
     assert f"{case}:13: expected user 100 meeting at 2026-01-05 12:00:10, got lunch" in done.stdout
     assert f"{case}:16: expected user 100 -> meeting between" in done.stdout
-    assert "0 passed, 1 failed" in done.stdout
+    assert f"FAIL {case} [webdav]" in done.stdout
+    assert "0 passed, 2 failed" in done.stdout
 
 
 def test_invalid_file_exits_2_with_the_line_and_runs_nothing(tmp_path: Path) -> None:
