@@ -179,7 +179,9 @@ class _Builder:
             reader.day = start.astimezone(reader.zone).date()
         users = self.users(top.items("users"))
         mailboxes = Mailboxes({u.email.lower(): u for u in users if u.email})
-        seed = Seed(mailboxes=[self.mailbox(u) for u in users if u.has_mailbox])
+        seed = Seed(
+            mailboxes=[self.mailbox(u) for u in users if u.has_mailbox], time_zone=str(reader.zone)
+        )
         exchange = self.exchange(top.get("exchange"), mailboxes)
         seed.service_account = exchange.service_account
         seed.webdav_auth = exchange.webdav_auth

@@ -91,6 +91,7 @@ class Seed:
     appointments: list[SeedAppointment] = field(default_factory=list)
     public_folders: list[SeedFolder] = field(default_factory=list)
     webdav_auth: str = "basic"  # basic | forms
+    time_zone: str = "UTC"  # the mailboxes' time zone (OWA shows times in it)
     allow_relay: bool = False  # the SMTP connector relays mail to other domains
 
 
@@ -111,7 +112,9 @@ def apply_seed(store: ExchangeStore, seed: Seed) -> dict[str, CalendarItem]:
     )
     store.add_account(account)
     for box in seed.mailboxes:
-        store.add_mailbox(box.smtp, box.display_name, box.language, box.password)
+        store.add_mailbox(
+            box.smtp, box.display_name, box.language, box.password, time_zone=seed.time_zone
+        )
     if svc.full_access:
         account.full_access = (
             {ALL_MAILBOXES} if not denied else {m for m in store.mailboxes if m not in denied}
