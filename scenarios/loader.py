@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from yaml.nodes import Node
 
 from scenarios.appointments import Mailboxes, read_appointment
+from scenarios.commsteps import read_forward_to_mobile, read_smtp
 from scenarios.model import (
     LANGUAGES,
     STATUSES,
@@ -31,10 +32,12 @@ from scenarios.model import (
     Presence,
     Scenario,
     ScenarioError,
+    SmtpSettings,
     Step,
     User,
 )
-from scenarios.steps import Handle, StepContext, read_steps, read_transitions
+from scenarios.stepcontext import Handle, StepContext
+from scenarios.steps import read_steps, read_transitions
 from scenarios.yamlnodes import Fields, Reader, compose, line_of, suggest
 from simulators.exchange.seed import Seed, SeedContact, SeedFolder, SeedMailbox, ServiceAccount
 
@@ -50,6 +53,7 @@ TOP_KEYS = (
     "users",
     "appointments",
     "public_folders",
+    "smtp",
     "steps",
     "expect_transitions",
 )
@@ -74,6 +78,7 @@ USER_KEYS = (
     "password",
     "mailbox",
     "presence",
+    "forward_to_mobile",
 )
 FOLDER_KEYS = ("name", "contacts", "folders")
 # Contact keys of the file -> Exchange phone keys of a SeedContact.
@@ -220,6 +225,7 @@ class _Builder:
             variant=top.choice("variant", VARIANTS, default="both") or "both",
             engine=engine,
             exchange=exchange,
+            smtp=read_smtp(reader, smtp) if (smtp := top.get("smtp")) else SmtpSettings(),
             users=tuple(users),
             seed=seed,
             handles=handles,
@@ -314,6 +320,7 @@ class _Builder:
                         f"e-mail {email} is already used at line {emails[email.lower()]}",
                     )
                     email = None
+            mobile = fields.text("mobile")
             user = User(
                 extension=extension or "",
                 name=fields.text("name", default="") or "",
@@ -321,10 +328,11 @@ class _Builder:
                 language=fields.choice("language", LANGUAGES, default="en") or "en",
                 auto_back_to_office=fields.flag("auto_back_to_office", False),
                 calendar_integration=fields.flag("calendar_integration", True),
-                mobile=fields.text("mobile"),
+                mobile=mobile,
                 password=fields.text("password"),
                 mailbox=fields.flag("mailbox", True),
                 presence=self.presence(fields),
+                forward_to_mobile=read_forward_to_mobile(reader, fields, mobile),
                 line=fields.line,
             )
             if extension is not None:
@@ -427,8 +435,9 @@ class _Builder:
 
 
 def _default_end(start: datetime, steps: list[Step], bounds: list[datetime]) -> datetime:
-    """The last step or transition bound, whichever is later; an hour when there is neither."""
-    moments = [s.at for s in steps] + bounds
+    """The last step (or the end of its wait) or transition bound, whichever is later;
+    an hour when there is neither."""
+    moments = [s.until for s in steps] + bounds
     return max(moments) if moments else start + DEFAULT_LENGTH
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
+from integration.mail.outcome import Outcome
 from simulators.exchange.model import BusyStatus
 from simulators.exchange.recurrence import Recurrence
 from simulators.exchange.seed import Seed, SeedAppointment, ServiceAccount
@@ -46,6 +47,12 @@ BUSY_STATUSES: dict[str, BusyStatus] = {
 # What a `fault` step can break, and how.
 FAULT_SERVICES: tuple[str, ...] = ("ews", "webdav", "owa", "smtp", "pbx")
 FAULT_KINDS: tuple[str, ...] = ("unavailable",)
+# Where the PBX sends a call (R14): it rings, voicemail answers, or it goes to the mobile.
+ROUTES: tuple[str, ...] = ("extension", "voicemail", "mobile")
+# How the engine talks to the mail server (the [smtp] security of its configuration).
+SMTP_SECURITIES: tuple[str, ...] = ("starttls", "ssl", "none")
+# What a `check_mail` may expect: the engine's outcomes of one attempt to send.
+MAIL_OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in Outcome)
 
 
 class ScenarioError(ValueError):
@@ -77,6 +84,19 @@ class ExchangeSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """``smtp:`` of a scenario: how the engine's mail side logs in to the SMTP sink.
+
+    ``username``/``password`` None mean the service account's; an empty
+    ``username`` means no log-in at all.
+    """
+
+    security: str = "starttls"  # starttls | ssl | none
+    username: str | None = None
+    password: str | None = None
+
+
+@dataclass(frozen=True)
 class Presence:
     """A presence state: status plus optional return time."""
 
@@ -98,6 +118,7 @@ class User:
     password: str | None = None
     mailbox: bool = True  # False: the e-mail address has no mailbox in Exchange
     presence: Presence = Presence()
+    forward_to_mobile: tuple[str, ...] = ()  # statuses whose calls go to ``mobile`` (R14)
     line: int = 0
 
     @property
@@ -110,8 +131,15 @@ class Step:
     """One entry of ``steps:``; ``verb`` is the key that names its kind in the file."""
 
     verb: ClassVar[str] = ""
+    # Expectations run after the instant's poll and mail round; other steps before them.
+    is_expectation: ClassVar[bool] = False
     at: datetime  # aware UTC, on the PBX clock
     line: int
+
+    @property
+    def until(self) -> datetime:
+        """The last instant the step looks at (later than ``at`` for a wait)."""
+        return self.at
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,6 +218,7 @@ class ExpectPresence(Step):
     """The state at ``at``; ``return_time`` None means "any"."""
 
     verb: ClassVar[str] = "expect_presence"
+    is_expectation: ClassVar[bool] = True
     user: str
     status: str
     return_time: datetime | None = None
@@ -203,6 +232,99 @@ class Fault(Step):
     service: str
     kind: str
     duration: timedelta | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Call(Step):
+    """A call from ``caller`` to extension ``to``: the PBX routes it now (R14). The
+    caller listens to the announcement and hangs up, so no message is left."""
+
+    verb: ClassVar[str] = "call"
+    to: str  # extension
+    caller: str  # `from` in the file
+    id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaveVoicemail(Call):
+    """A call that must reach voicemail, where the caller speaks for ``seconds``."""
+
+    verb: ClassVar[str] = "leave_voicemail"
+    seconds: float = 3.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpectCall(Step):
+    """Where a call went and what the caller heard; ``None`` means "any".
+
+    The call is ``call`` (an id), else the last call to ``to``, else the last call.
+    """
+
+    verb: ClassVar[str] = "expect_call"
+    is_expectation: ClassVar[bool] = True
+    call: str | None = None
+    to: str | None = None
+    routed_to: str | None = None
+    destination: str | None = None
+    announcement: str | None = None
+    announcement_contains: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpectMail(Step):
+    """A mail in ``to``'s mailbox by ``at + within`` (checked at every instant until then)."""
+
+    verb: ClassVar[str] = "expect_mail"
+    is_expectation: ClassVar[bool] = True
+    to: str  # a user's mailbox address
+    subject: str | None = None
+    subject_contains: str | None = None
+    attachment: str | None = None  # a content type (audio/wav) or a file name pattern
+    within: timedelta = timedelta(0)
+
+    @property
+    def until(self) -> datetime:
+        return self.at + self.within
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpectNoMail(ExpectMail):
+    """No such mail in the mailbox at ``at``, nor arriving until ``at + within``."""
+
+    verb: ClassVar[str] = "expect_no_mail"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchContacts(Step):
+    """The engine's public folder contact search (EWS or WebDAV per the run) now."""
+
+    verb: ClassVar[str] = "search_contacts"
+    query: str
+    id: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpectContacts(Step):
+    """What a search found: display ``names`` in order and/or their ``count``.
+
+    The search is ``search`` (an id), else the last one before this step.
+    """
+
+    verb: ClassVar[str] = "expect_contacts"
+    is_expectation: ClassVar[bool] = True
+    search: str | None = None
+    names: tuple[str, ...] | None = None
+    count: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckMail(Step):
+    """The engine's 'check e-mail forwarding' to ``to`` now; ``expect`` is its outcome."""
+
+    verb: ClassVar[str] = "check_mail"
+    to: str
+    expect: str = "delivered"
 
 
 @dataclass(frozen=True)
@@ -229,6 +351,7 @@ class Scenario:
     variant: str = "both"
     engine: EngineSettings = EngineSettings()
     exchange: ExchangeSettings = field(default_factory=ExchangeSettings)
+    smtp: SmtpSettings = SmtpSettings()
     users: tuple[User, ...] = ()
     seed: Seed = field(default_factory=Seed)
     # Every appointment id of the file: seed ones are the very objects in seed.appointments,
@@ -254,20 +377,32 @@ __all__ = [
     "FAULT_KINDS",
     "FAULT_SERVICES",
     "LANGUAGES",
+    "MAIL_OUTCOMES",
+    "ROUTES",
+    "SMTP_SECURITIES",
     "STATUSES",
     "VARIANTS",
     "WEBDAV_AUTH",
+    "Call",
+    "CheckMail",
     "CreateAppointment",
     "DeleteAppointment",
     "EngineSettings",
     "ExchangeSettings",
+    "ExpectCall",
+    "ExpectContacts",
+    "ExpectMail",
+    "ExpectNoMail",
     "ExpectPresence",
     "ExpectTransition",
     "Fault",
+    "LeaveVoicemail",
     "Presence",
     "Scenario",
     "ScenarioError",
+    "SearchContacts",
     "SetPresence",
+    "SmtpSettings",
     "Step",
     "UpdateAppointment",
     "User",

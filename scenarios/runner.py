@@ -5,13 +5,18 @@ each instant the scenario cares about (every poll, every step) and moves it
 forward, so the Exchange store (with its skew), the PBX and the engine all see the
 same time and a scenario of hours takes a second or two. Nothing sleeps.
 
-Order within one instant (the contract): steps first, then the engine's poll due
-at that instant, then the expectations.
+Order within one instant (the contract): steps first, then the engine's poll
+due at that instant, then the mail side's round (``scenarios.mailside``: queued
+mail due now is sent), then the expectations. Besides polls and steps, the
+runner visits the instants the mail queue asks for (a retry) and the deadlines
+of mail expectations. Calls and contact searches have their own helpers
+(``scenarios.callside``, ``scenarios.contactside``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -21,15 +26,24 @@ from freezegun import freeze_time
 from integration.scheduler import Engine, PollEvent, PollSettings
 from integration.sources.ews import EwsCalendarSource
 from integration.sources.webdav import WebDavCalendarSource
+from scenarios.callside import CallSide
+from scenarios.contactside import ContactSide
 from scenarios.environment import Environment
 from scenarios.inprocess import InProcessPbxGateway
+from scenarios.mailside import MailSide
 from scenarios.model import (
+    Call,
+    CheckMail,
     CreateAppointment,
     DeleteAppointment,
+    ExpectCall,
+    ExpectContacts,
+    ExpectMail,
     ExpectPresence,
     ExpectTransition,
     Fault,
     Scenario,
+    SearchContacts,
     SetPresence,
     Step,
     UpdateAppointment,
@@ -59,6 +73,14 @@ class Failure:
     message: str
 
 
+@dataclass(frozen=True)
+class Activity:
+    """A call, mail attempt or contact search, as one line of the timeline."""
+
+    at: datetime
+    text: str
+
+
 @dataclass
 class ScenarioResult:
     scenario: Scenario
@@ -66,6 +88,7 @@ class ScenarioResult:
     failures: list[Failure] = field(default_factory=list)
     journal: list[JournalEntry] = field(default_factory=list)
     polls: list[PollEvent] = field(default_factory=list)
+    activity: list[Activity] = field(default_factory=list)
     error: str | None = None  # the harness itself failed
 
     @property
@@ -97,6 +120,7 @@ def pbx_for(users: Iterable[User], timezone: tzinfo | str) -> Pbx:
                 auto_back_to_office=user.auto_back_to_office,
                 calendar_integration=user.calendar_integration,
                 mobile=user.mobile,
+                forward_to_mobile=frozenset(user.forward_to_mobile),  # type: ignore[arg-type]
             ),
             status=user.presence.status,
             return_time=user.presence.return_time,
@@ -115,6 +139,11 @@ class _Run:
         self.item_ids: dict[str, str] = {}
         self.pbx = pbx_for(scenario.users, scenario.timezone)
         self.outages: list[tuple[str, datetime, datetime]] = []  # service, from, until
+        # Made by run(), on the scenario's event loop.
+        self.gate: ConnectionGate
+        self.mail: MailSide
+        self.calls: CallSide
+        self.contacts: ContactSide
 
     def local(self, instant: datetime) -> str:
         return instant.astimezone(self.scenario.timezone).strftime("%Y-%m-%d %H:%M:%S")
@@ -122,8 +151,11 @@ class _Run:
     def fail(self, line: int, message: str) -> None:
         self.result.failures.append(Failure(line, message))
 
+    def note(self, at: datetime, text: str) -> None:
+        self.result.activity.append(Activity(at, text))
+
     # ------------------------------------------------------------------ steps
-    def apply(self, step: Step) -> None:
+    async def apply(self, step: Step) -> None:
         store = self.env.store
         if isinstance(step, CreateAppointment):
             item = add_appointment(store, step.appointment)
@@ -147,10 +179,29 @@ class _Run:
             # Exchange, the gateway for the PBX).
             end = step.at + step.duration if step.duration is not None else None
             self.outages.append((step.service, step.at, end or self.scenario.end + SECOND))
+        elif isinstance(step, Call):  # and leave_voicemail
+            self.calls.place(step)
+        elif isinstance(step, SearchContacts):
+            await self.contacts.search(step)
+        elif isinstance(step, CheckMail):
+            await self.mail.check(step, step.at)
         else:  # pragma: no cover - the loader only makes the kinds above
             raise TypeError(f"no runner for step {step.verb}")
 
-    def expect(self, step: ExpectPresence) -> None:
+    def expect(self, step: Step) -> None:
+        """An expectation at its instant, after the poll and the mail round."""
+        if isinstance(step, ExpectPresence):
+            self.expect_presence(step)
+        elif isinstance(step, ExpectCall):
+            self.calls.expect(step)
+        elif isinstance(step, ExpectMail):  # and expect_no_mail
+            self.mail.expect(step)
+        elif isinstance(step, ExpectContacts):
+            self.contacts.expect(step)
+        else:  # pragma: no cover - the loader only makes the kinds above
+            raise TypeError(f"no runner for expectation {step.verb}")
+
+    def expect_presence(self, step: ExpectPresence) -> None:
         presence = self.pbx.presence(step.user)
         want = step.status
         got = str(presence.status)
@@ -243,19 +294,45 @@ class _Run:
         return self.down("pbx", self.pbx.now())
 
     # -------------------------------------------------------------------- run
+    async def sync_gates(self, instant: datetime) -> None:
+        """Open or shut the gates in front of the site and the SMTP sink (faults)."""
+        await self.gate.set_open(not self.down(self.variant, instant))
+        await self.mail.set_open(not self.down("smtp", instant))
+
+    def instants(self) -> tuple[list[datetime], set[datetime], dict[datetime, list[Step]]]:
+        """Every instant known before the run (polls, steps, deadlines of waits) as a
+        heap, the poll instants, and the steps by instant."""
+        polls = set(poll_instants(self.scenario))
+        steps_at: dict[datetime, list[Step]] = {}
+        for step in self.scenario.steps:
+            steps_at.setdefault(step.at, []).append(step)
+        deadlines = {s.until for s in self.scenario.steps if s.until != s.at}
+        heap = sorted(polls | set(steps_at) | deadlines)
+        return heap, polls, steps_at
+
     async def run(self, freezer: object) -> None:
         scenario = self.scenario
         env = self.env
         env.reset(
-            clock_skew=scenario.exchange.clock_skew, webdav_auth=scenario.exchange.webdav_auth
+            clock_skew=scenario.exchange.clock_skew,
+            webdav_auth=scenario.exchange.webdav_auth,
+            allow_relay=scenario.exchange.allow_relay,
         )
         handles = apply_seed(env.store, scenario.seed)
         self.item_ids = {key: item.id for key, item in handles.items()}
         self.pbx.on_journal(self.result.journal.append)
-        # The engine reaches the site through a gate that a fault can shut.
-        gate = ConnectionGate(env.site.host, env.site.port)
+        # The engine reaches the site and the SMTP sink through gates a fault can shut.
+        self.gate = gate = ConnectionGate(env.site.host, env.site.port)
         await gate.open()
         source = self.source(gate.port)
+        base = f"{'https' if env.site.tls else 'http'}://{env.site.host}:{gate.port}"
+        self.mail = MailSide(
+            scenario, env.sink, self.pbx, note=self.note, fail=self.fail, local=self.local
+        )
+        self.calls = CallSide(self.pbx, self.mail, note=self.note, fail=self.fail, local=self.local)
+        self.contacts = ContactSide(
+            scenario, self.variant, base, env.ca_file, note=self.note, fail=self.fail
+        )
         engine = Engine(
             source,
             InProcessPbxGateway(self.pbx, down=self.pbx_down),
@@ -266,31 +343,43 @@ class _Run:
             ),
             on_event=self.result.polls.append,
         )
-        polls = set(poll_instants(scenario))
-        steps_at: dict[datetime, list[Step]] = {}
-        for step in scenario.steps:
-            steps_at.setdefault(step.at, []).append(step)
+        pending, polls, steps_at = self.instants()
+        visited: set[datetime] = set()
         try:
-            for instant in sorted(polls | set(steps_at)):
+            await self.mail.open()
+            while pending:
+                instant = heapq.heappop(pending)
+                if instant in visited:
+                    continue
                 if instant > scenario.end:
                     break
+                visited.add(instant)
                 freezer.move_to(instant)  # type: ignore[attr-defined]
                 self.pbx.tick(instant)
                 todo = steps_at.get(instant, [])
                 for step in todo:
-                    if not isinstance(step, ExpectPresence):
-                        self.apply(step)
-                await gate.set_open(not self.down(self.variant, instant))
+                    if not step.is_expectation:
+                        await self.apply(step)
+                        await self.sync_gates(instant)  # a fault holds for the next step
+                await self.sync_gates(instant)
                 if instant in polls:
                     await engine.poll_all(instant)
+                await self.mail.run_due(instant)
+                due = self.mail.next_due()
+                if due is not None and instant < due <= scenario.end:
+                    heapq.heappush(pending, due)  # the worker wakes for a retry
+                self.mail.check_waits(instant)
                 for step in todo:
-                    if isinstance(step, ExpectPresence):
+                    if step.is_expectation:
                         self.expect(step)
             freezer.move_to(scenario.end)  # type: ignore[attr-defined]
             self.pbx.tick(scenario.end)
+            self.mail.finish(scenario.end)
         finally:
+            await self.contacts.aclose()
             await source.aclose()
             await gate.close()
+            await self.mail.aclose()
         self.check_transitions()
 
 

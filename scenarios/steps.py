@@ -3,23 +3,22 @@
 A step is ``at`` plus exactly one verb with its arguments (``verb: {...}``).
 ``STEP_KINDS`` maps each verb to the function that reads its arguments into a
 step object of ``scenarios.model``; a new kind of step is a dataclass there, a
-reader here and one row in the table. Steps are read in file order, so the
-readers can check ids against what earlier steps created, moved or deleted.
+reader here (or in ``scenarios.commsteps`` for calls, mail and contacts) and
+one row in the table. Steps are read in file order, so the readers can check
+ids against what earlier steps created, moved, deleted, called or searched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from yaml.nodes import Node, SequenceNode
 
-from scenarios import times
+from scenarios import commsteps, times
 from scenarios.appointments import (
     BUSY_STATUSES,
     ONE_DAY,
-    Mailboxes,
     all_day_bound,
     check_order,
     midnight,
@@ -37,66 +36,9 @@ from scenarios.model import (
     SetPresence,
     Step,
     UpdateAppointment,
-    User,
 )
-from scenarios.yamlnodes import Fields, Reader, line_of, suggest
-
-
-@dataclass
-class Handle:
-    """What the steps so far made of one appointment id."""
-
-    line: int
-    start: datetime
-    end: datetime
-    all_day: bool
-    deleted_at: int | None = None
-
-
-@dataclass
-class StepContext:
-    """What a step reader may check against: users, mailboxes, appointment ids."""
-
-    reader: Reader
-    users: Mapping[str, User]  # by extension
-    mailboxes: Mailboxes
-    handles: dict[str, Handle] = field(default_factory=dict)
-
-    def user(self, fields: Fields) -> str | None:
-        node = fields.require("user")
-        raw = None if node is None else self.reader.nonempty(node, "user")
-        if node is None or raw is None:
-            return None
-        if raw.strip() not in self.users:
-            known = ", ".join(self.users) or "none"
-            self.reader.error(node, f"unknown user {raw!r} (users are extensions; known: {known})")
-            return None
-        return raw.strip()
-
-    def handle(self, fields: Fields) -> tuple[str, Handle] | None:
-        node = fields.require("id")
-        raw = None if node is None else self.reader.nonempty(node, "id")
-        if node is None or raw is None:
-            return None
-        state = self.handles.get(raw)
-        if state is None:
-            hint = suggest(raw, self.handles) if self.handles else " (no appointment has an id)"
-            self.reader.error(node, f"no appointment has the id {raw!r}{hint}")
-            return None
-        if state.deleted_at is not None:
-            self.reader.error(node, f"appointment {raw!r} was deleted at line {state.deleted_at}")
-            return None
-        return raw, state
-
-    def add_handle(self, node: Node, handle: str, state: Handle) -> bool:
-        if handle in self.handles:
-            self.reader.error(
-                node, f"id {handle!r} is already used at line {self.handles[handle].line}"
-            )
-            return False
-        self.handles[handle] = state
-        return True
-
+from scenarios.stepcontext import Handle, StepContext
+from scenarios.yamlnodes import Fields, Reader, line_of
 
 StepReader = Callable[[StepContext, Node, datetime, int], Step | None]
 
@@ -248,6 +190,15 @@ STEP_KINDS: dict[str, StepReader] = {
     "set_presence": _set_presence,
     "expect_presence": _expect_presence,
     "fault": _fault,
+    # Calls, voicemail, mail and contacts (scenarios.commsteps).
+    "call": commsteps.read_call,
+    "leave_voicemail": commsteps.read_leave_voicemail,
+    "expect_call": commsteps.read_expect_call,
+    "expect_mail": commsteps.read_expect_mail,
+    "expect_no_mail": commsteps.read_expect_no_mail,
+    "check_mail": commsteps.read_check_mail,
+    "search_contacts": commsteps.read_search_contacts,
+    "expect_contacts": commsteps.read_expect_contacts,
 }
 
 
@@ -291,8 +242,15 @@ def read_steps(
             reader.error(fields.key_line(verbs[0]), f"{verbs[0]} needs its arguments")
             continue
         step = STEP_KINDS[verbs[0]](ctx, args, at, line)
-        if step is not None:
-            steps.append(step)
+        if step is None:
+            continue
+        if end is not None and step.at <= end < step.until:
+            reader.error(
+                fields.key_line(verbs[0]),
+                f"{step.verb} looks until {times.describe(step.until, reader.zone)}, "
+                "after the scenario end",
+            )
+        steps.append(step)
     return steps
 
 

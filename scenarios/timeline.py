@@ -1,13 +1,15 @@
 """The human-readable account of a scenario run that ``harness run`` prints.
 
-Presence changes in order, poll totals (and every poll that did not succeed),
-then each failed expectation as ``FILE:LINE: message``. Times are local to the
+Presence changes in order, with the calls, mail attempts and contact searches
+among them by time, poll totals (and every poll that did not succeed), then each
+failed expectation as ``FILE:LINE: message``. Times are local to the
 scenario's time zone, as support staff wrote them.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 from integration.scheduler import PollEvent
 from scenarios.runner import ScenarioResult
@@ -22,6 +24,7 @@ def render(result: ScenarioResult, *, verbose: bool = False) -> str:
     def local(instant: object) -> str:
         return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[attr-defined]
 
+    events: list[tuple[datetime, str]] = []
     for entry in result.journal:
         if entry.cause == "extension":
             change = f"return time moved to {local(entry.return_time)}"
@@ -30,7 +33,14 @@ def render(result: ScenarioResult, *, verbose: bool = False) -> str:
             if entry.return_time is not None:
                 change += f" until {local(entry.return_time)}"
         reason = f": {entry.reason}" if entry.reason else ""
-        lines.append(f"  {local(entry.at)}  {entry.user:>6}  {change}  [{entry.set_by}{reason}]")
+        events.append(
+            (entry.at, f"  {local(entry.at)}  {entry.user:>6}  {change}  [{entry.set_by}{reason}]")
+        )
+    events.extend(
+        (item.at, f"  {local(item.at)}  {'':>6}  {item.text}") for item in result.activity
+    )
+    # Stable: within one instant presence changes first, then activity in its order.
+    lines.extend(text for _, text in sorted(events, key=lambda event: event[0]))
     counts = Counter(event.outcome for event in result.polls)
     lines.append(
         f"  polls: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped"

@@ -885,6 +885,14 @@ def test_step_kinds_are_a_table() -> None:
         "set_presence",
         "expect_presence",
         "fault",
+        "call",
+        "leave_voicemail",
+        "expect_call",
+        "expect_mail",
+        "expect_no_mail",
+        "check_mail",
+        "search_contacts",
+        "expect_contacts",
     ]
 
 
