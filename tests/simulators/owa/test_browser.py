@@ -56,6 +56,24 @@ def _type(driver: Any, element_id: str, text: str) -> None:
     field.send_keys(text)
 
 
+def _wait_for(driver: Any, element_id: str) -> Any:
+    """The element once the page that has it has loaded (a click that submits a form
+    returns before the next page is there); the page's text when it never comes."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(driver, 15).until(
+            expected_conditions.presence_of_element_located((By.ID, element_id))
+        )
+    except TimeoutException:
+        raise AssertionError(
+            f"no #{element_id} at {driver.current_url}:\n{driver.page_source[:2000]}"
+        ) from None
+
+
 def test_log_in_and_create_lunch_today(dav: DavSite, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
@@ -66,10 +84,10 @@ def test_log_in_and_create_lunch_today(dav: DavSite, browser: Any) -> None:
     _type(browser, "password", "alicepw")
     browser.find_element(By.ID, "rdoPrvt").click()
     browser.find_element(By.ID, "logon").click()
-    assert browser.find_element(By.ID, "signed-in").text.startswith("Signed in as alice@")
+    assert _wait_for(browser, "signed-in").text.startswith("Signed in as alice@")
 
     browser.find_element(By.ID, "new-appointment").click()
-    assert browser.find_element(By.ID, "form-title").text == "New appointment"
+    assert _wait_for(browser, "form-title").text == "New appointment"
     _type(browser, "subject", "Lunch")
     _type(browser, "start_time", "12:00")
     _type(browser, "end_time", "13:00")
@@ -77,7 +95,7 @@ def test_log_in_and_create_lunch_today(dav: DavSite, browser: Any) -> None:
 
     berlin = ZoneInfo("Europe/Berlin")
     today = dav.store.clock.now().astimezone(berlin).date()
-    cell = browser.find_element(By.ID, "week").text
+    cell = _wait_for(browser, "week").text
     assert "12:00–13:00 Lunch" in cell
     folder = dav.store.distinguished_folder("calendar", ALICE)
     created = [
