@@ -132,15 +132,18 @@ def read_expect_call(ctx: StepContext, node: Node, at: datetime, line: int) -> S
     before = len(reader.problems)
     call_node, to_node = fields.get("call"), fields.get("to")
     call = to = None
+    call_line = ctx.last_call
     if call_node is not None and to_node is not None:
         reader.error(node, "expect_call names a call by 'call' (its id) or 'to', not both")
     elif call_node is not None:
         call = ctx.known_id(call_node, ctx.calls, "call", "call or leave_voicemail")
+        call_line = None if call is None else ctx.calls[call]
     elif to_node is not None:
         to = ctx.extension(to_node, "to")
-        if to is not None and to not in ctx.called:
+        call_line = None if to is None else ctx.called.get(to)
+        if to is not None and call_line is None:
             reader.error(to_node, f"no call to {to} before this step")
-    elif ctx.last_call is None:
+    elif call_line is None:
         reader.error(node, "no call before this step (expect_call checks the last call)")
     routed_to = fields.choice("routed_to", ROUTES)
     destination = fields.text("destination")
@@ -155,11 +158,12 @@ def read_expect_call(ctx: StepContext, node: Node, at: datetime, line: int) -> S
     checks = ("routed_to", "destination", "announcement", "announcement_contains")
     if not any(key in fields for key in checks):
         reader.error(node, "expect_call checks nothing; give " + ", ".join(checks))
-    if len(reader.problems) > before:
+    if len(reader.problems) > before or call_line is None:
         return None
     return ExpectCall(
         at=at,
         line=line,
+        call_line=call_line,
         call=call,
         to=to,
         routed_to=routed_to,
@@ -273,9 +277,11 @@ def read_expect_contacts(ctx: StepContext, node: Node, at: datetime, line: int) 
     before = len(reader.problems)
     search_node = fields.get("search")
     search = None
+    search_line = ctx.last_search
     if search_node is not None:
         search = ctx.known_id(search_node, ctx.searches, "search", "search_contacts")
-    elif ctx.last_search is None:
+        search_line = None if search is None else ctx.searches[search]
+    elif search_line is None:
         reader.error(node, "no search_contacts before this step")
     names = None
     if "names" in fields:
@@ -285,9 +291,11 @@ def read_expect_contacts(ctx: StepContext, node: Node, at: datetime, line: int) 
         reader.error(node, "expect_contacts checks nothing; give names and/or count")
     if names is not None and count is not None and count != len(names):
         reader.error(fields.key_line("count"), f"count {count} but {len(names)} names are listed")
-    if len(reader.problems) > before:
+    if len(reader.problems) > before or search_line is None:
         return None
-    return ExpectContacts(at=at, line=line, search=search, names=names, count=count)
+    return ExpectContacts(
+        at=at, line=line, search_line=search_line, search=search, names=names, count=count
+    )
 
 
 def read_smtp(reader: Reader, node: Node) -> SmtpSettings:

@@ -92,10 +92,7 @@ class ContactSide:
         self.outcomes.append(outcome)
 
     def expect(self, step: ExpectContacts) -> None:
-        outcome = next(
-            (o for o in reversed(self.outcomes) if step.search is None or o.step.id == step.search),
-            None,
-        )
+        outcome = next((o for o in self.outcomes if o.step.line == step.search_line), None)
         if outcome is None:  # the loader makes sure a search came first
             self.fail(step.line, "no contact search was made before this expectation")
             return

@@ -18,6 +18,7 @@ instant until their deadline and never sleep.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -45,6 +46,8 @@ from simulators.smtp.inspection import parse_message
 Note = Callable[[datetime, str], None]  # something worth a timeline line, at an instant
 Fail = Callable[[int, str], None]  # a failed expectation: line, message
 SMTP_TIMEOUT = timedelta(seconds=5)
+# The engine's mail logger: quiet during a run, whose timeline shows every attempt.
+MAIL_LOG = logging.getLogger("integration.mail")
 # [smtp] security -> the sink's listener that speaks it.
 LISTENERS: dict[str, str] = {"starttls": "smtp", "none": "smtp", "ssl": "smtps"}
 
@@ -117,10 +120,13 @@ class MailSide:
         self._taking_messages = True
         self._waits: list[_Wait] = []
         self._notes: list[tuple[datetime, str]] = []  # told after the call that made them
+        self._log_level = MAIL_LOG.level
         self._unsubscribe = pbx.on_voicemail(self.on_voicemail)
 
     # ------------------------------------------------------------ lifecycle
     async def open(self) -> None:
+        self._log_level = MAIL_LOG.level
+        MAIL_LOG.setLevel(logging.CRITICAL)
         await self.gate.open()
         config = self.config()
         self.worker = MailWorker(
@@ -130,6 +136,7 @@ class MailSide:
 
     async def aclose(self) -> None:
         self._unsubscribe()
+        MAIL_LOG.setLevel(self._log_level)
         try:
             await self.gate.close()
         finally:

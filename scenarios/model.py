@@ -257,11 +257,13 @@ class LeaveVoicemail(Call):
 class ExpectCall(Step):
     """Where a call went and what the caller heard; ``None`` means "any".
 
-    The call is ``call`` (an id), else the last call to ``to``, else the last call.
+    The call is ``call`` (an id), else the last call to ``to`` before this step in
+    the file, else the last call before it; ``call_line`` is that call step's line.
     """
 
     verb: ClassVar[str] = "expect_call"
     is_expectation: ClassVar[bool] = True
+    call_line: int
     call: str | None = None
     to: str | None = None
     routed_to: str | None = None
@@ -308,11 +310,13 @@ class SearchContacts(Step):
 class ExpectContacts(Step):
     """What a search found: display ``names`` in order and/or their ``count``.
 
-    The search is ``search`` (an id), else the last one before this step.
+    The search is ``search`` (an id), else the last one before this step in the
+    file; ``search_line`` is that search step's line.
     """
 
     verb: ClassVar[str] = "expect_contacts"
     is_expectation: ClassVar[bool] = True
+    search_line: int
     search: str | None = None
     names: tuple[str, ...] | None = None
     count: int | None = None
