@@ -357,11 +357,11 @@ class _Run:
                 freezer.move_to(instant)  # type: ignore[attr-defined]
                 self.pbx.tick(instant)
                 todo = steps_at.get(instant, [])
+                await self.sync_gates(instant)  # outages that began or ended by now
                 for step in todo:
                     if not step.is_expectation:
                         await self.apply(step)
                         await self.sync_gates(instant)  # a fault holds for the next step
-                await self.sync_gates(instant)
                 if instant in polls:
                     await engine.poll_all(instant)
                 await self.mail.run_due(instant)
