@@ -22,7 +22,9 @@ from typing import Any
 
 from cheroot import wsgi
 
+from integration.config import load_config
 from scenarios.control import ControlApi
+from scenarios.directory import ExchangeDirectory
 from scenarios.loader import load_scenario
 from scenarios.model import Scenario, User
 from scenarios.runner import pbx_for
@@ -145,6 +147,9 @@ def serve(seed_path: str | None, host: str, port: int, ready_file: str | None) -
         ),
         encoding="utf-8",
     )
+    # The PBX's phone book searches Exchange's public folders through the engine.
+    directory = ExchangeDirectory(load_config(config_path).exchange)
+    pbx.external_directory = directory
     ready = {
         "ews": site.ews_url,
         "pbx": pbx_server.url,
@@ -168,6 +173,7 @@ def serve(seed_path: str | None, host: str, port: int, ready_file: str | None) -
         stop.wait()
     finally:
         control.stop()
+        directory.close()
         sink.stop()
         pbx_server.stop()
         site.stop()

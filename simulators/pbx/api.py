@@ -26,6 +26,11 @@ Endpoints and shapes::
     GET  /api/calls[?to=100]  -> {"calls": [CALL, ...]}
     GET  /api/voicemails[?user=100] -> {"voicemails": [VOICEMAIL, ...]}
     GET  /api/voicemails/{id}/audio -> the WAV file (audio/wav)
+    GET  /api/directory?q=carla[&limit=20]
+                              -> {"entries": [ENTRY, ...], "external_error": null | "..."}
+                                 PBX users first, then Exchange public folder contacts
+    ENTRY     = {"name", "source": "pbx" | "exchange", "company", "email", "folder",
+                 "numbers": [{"label": "business", "number": "+49 30 5550"}, ...]}
 
     USER      = {"extension": "100", "name": "User Test", "email": "user1@domain.net" | null,
                  "language": "en" | "de", "auto_back_to_office": false,
@@ -188,6 +193,7 @@ class PbxApi:
             (re.compile(r"/api/calls"), {"GET": self._calls, "POST": self._call}),
             (re.compile(r"/api/voicemails"), {"GET": self._voicemails}),
             (re.compile(r"/api/voicemails/([^/]+)/audio"), {"GET": self._audio}),
+            (re.compile(r"/api/directory"), {"GET": self._directory}),
         ]
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
@@ -401,6 +407,29 @@ class PbxApi:
                 self.pbx.user(query["user"])
         messages = self.pbx.voicemails(query.get("user"))
         return 200, {"voicemails": [self._voicemail_json(m) for m in messages]}
+
+    def _directory(self, request: _Request, _: list[str]) -> tuple[int, Any]:
+        query = request.query(("q", "limit"))
+        if not query.get("q"):
+            raise HttpError(400, "required", "q")
+        limit_text = query.get("limit", "20")
+        if not limit_text.isdigit():
+            raise HttpError(400, "must be a number", "limit")
+        entries, problem = self.pbx.search_directory(query["q"], int(limit_text))
+        return 200, {
+            "entries": [
+                {
+                    "name": e.name,
+                    "source": e.source,
+                    "company": e.company,
+                    "numbers": [{"label": label, "number": n} for label, n in e.numbers],
+                    "email": e.email,
+                    "folder": e.folder,
+                }
+                for e in entries
+            ],
+            "external_error": problem,
+        }
 
     def _audio(self, request: _Request, args: list[str]) -> tuple[int, Any]:
         request.query(())

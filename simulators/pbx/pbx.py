@@ -24,6 +24,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from simulators.clock import Clock
 from simulators.pbx.calls import route_call
+from simulators.pbx.directory import (
+    DirectoryEntry,
+    DirectoryUnavailable,
+    ExternalDirectory,
+    internal_matches,
+)
 from simulators.pbx.model import (
     CallResult,
     Conflict,
@@ -110,6 +116,8 @@ class Pbx:
         self._journal_listeners: list[Callable[[JournalEntry], None]] = []
         self._voicemail_listeners: list[Callable[[Voicemail], None]] = []
         self._pending: list[tuple[list[Any], Any]] = []  # notifications awaiting the unlock
+        # Exchange's public folder contacts, plugged in by whoever runs the PBX.
+        self.external_directory: ExternalDirectory | None = None
 
     # -- clock and settings -------------------------------------------------
 
@@ -320,6 +328,25 @@ class Pbx:
         """The call log, oldest first, optionally of calls to one extension."""
         with self._locked():
             return [c for c in self._calls if extension is None or c.to == extension]
+
+    def search_directory(
+        self, query: str, limit: int = 20
+    ) -> tuple[list[DirectoryEntry], str | None]:
+        """PBX users matching ``query``, then external (Exchange) contacts, at most
+        ``limit`` in all; with the reason when the external directory failed."""
+        text = _text(query, "q", limit=200)
+        if not 1 <= limit <= 200:
+            raise InvalidInput("must be between 1 and 200", "limit")
+        with self._locked():
+            users = list(self._users.values())
+        hits = internal_matches(users, text)[:limit]
+        problem = None
+        if self.external_directory is not None and len(hits) < limit:
+            try:
+                hits += self.external_directory(text, limit - len(hits))[: limit - len(hits)]
+            except DirectoryUnavailable as exc:
+                problem = str(exc)
+        return hits, problem
 
     def voicemails(self, extension: str | None = None) -> list[Voicemail]:
         """Messages left, oldest first, optionally in one user's box."""

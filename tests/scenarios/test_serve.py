@@ -26,6 +26,13 @@ users:
   - {{extension: "101", name: Ben, email: user2@domain.net}}
 appointments:
   - {{mailbox: user1@domain.net, subject: Lunch, start: "{lunch_start}", end: "{lunch_end}"}}
+public_folders:
+  - name: Customers
+    contacts:
+      - {{display_name: Carla Customer, company: Kunde GmbH, business_phone: "+49 30 5550"}}
+    folders:
+      - name: Archive
+        contacts: [{{display_name: Carl Archived, business_phone: "+49 30 1"}}]
 """
 
 
@@ -202,3 +209,18 @@ def test_engine_mails_a_voicemail_and_check_mail_works(
         assert engine.wait(timeout=15) == 0, log.read_text()
     detail = httpx.get(served["mail"] + f"messages/{mail[0]['id']}").json()  # type: ignore[index]
     assert [a["content_type"] for a in detail["attachments"]] == ["audio/wav"]
+
+
+def test_pbx_directory_searches_pbx_users_and_first_level_public_folders(
+    served: dict[str, str],
+) -> None:
+    found = httpx.get(served["pbx"] + "api/directory", params={"q": "carl"}).json()
+    assert found["external_error"] is None
+    assert [(e["name"], e["source"], e["folder"]) for e in found["entries"]] == [
+        ("Carla Customer", "exchange", "Customers")  # Carl Archived is in a subfolder
+    ]
+    assert found["entries"][0]["numbers"] == [{"label": "business", "number": "+49 30 5550"}]
+    users = httpx.get(served["pbx"] + "api/directory", params={"q": "ann"}).json()
+    assert [(e["name"], e["source"]) for e in users["entries"]] == [("Anna", "pbx")]
+    bad = httpx.get(served["pbx"] + "api/directory")
+    assert bad.status_code == 400 and bad.json()["field"] == "q"
