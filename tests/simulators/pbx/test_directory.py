@@ -1,58 +1,95 @@
-"""The PBX's directory search: its users first, then the injected external source."""
+"""The user directory: add, update, list, look up by extension and e-mail."""
 
 from __future__ import annotations
 
 import pytest
 
-from simulators.pbx import InvalidInput, Pbx, User
-from simulators.pbx.directory import DirectoryEntry, DirectoryUnavailable
+from simulators.pbx import Conflict, InvalidInput, Pbx, Status, UnknownUser, User
 
 
-@pytest.fixture
-def pbx() -> Pbx:
-    pbx = Pbx()
-    pbx.add_user(
-        User(extension="100", name="Carla Berg", email="carla@domain.net", mobile="+49171")
-    )
-    pbx.add_user(User(extension="101", name="Ben Marx"))
-    return pbx
+def test_users_are_listed_in_extension_order(pbx: Pbx) -> None:
+    pbx.add_user(User("99", "Short Number"))
+    pbx.add_user(User("1000", "Long Number"))
+    assert [u.extension for u in pbx.users()] == ["99", "100", "101", "1000"]
 
 
-def test_internal_users_match_name_extension_or_email(pbx: Pbx) -> None:
-    assert [e.name for e in pbx.search_directory("CARLA")[0]] == ["Carla Berg"]
-    assert [e.name for e in pbx.search_directory("101")[0]] == ["Ben Marx"]
-    (carla,), _ = pbx.search_directory("domain.net")
-    assert carla.numbers == (("extension", "100"), ("mobile", "+49171"))
+def test_lookup_by_email_ignores_case(pbx: Pbx) -> None:
+    user = pbx.user_by_email("grete.mueller@DOMAIN.NET")
+    assert user is not None and user.extension == "101"
+    assert pbx.user_by_email("nobody@domain.net") is None
 
 
-def test_external_entries_follow_within_the_limit(pbx: Pbx) -> None:
-    asked: list[tuple[str, int]] = []
-
-    def external(query: str, limit: int) -> list[DirectoryEntry]:
-        asked.append((query, limit))
-        return [DirectoryEntry(f"Carl {i}", "exchange") for i in range(5)]
-
-    pbx.external_directory = external
-    entries, problem = pbx.search_directory("carl", limit=3)
-    assert problem is None
-    assert [e.name for e in entries] == ["Carla Berg", "Carl 0", "Carl 1"]
-    assert asked == [("carl", 2)]
+def test_lookup_by_extension(pbx: Pbx) -> None:
+    assert pbx.user("100").name == "User Test"
+    with pytest.raises(UnknownUser):
+        pbx.user("555")
 
 
-def test_external_failure_is_reported_not_raised(pbx: Pbx) -> None:
-    def broken(query: str, limit: int) -> list[DirectoryEntry]:
-        raise DirectoryUnavailable("Exchange contact search failed: connection refused")
+def test_new_users_start_in_office_unless_told_otherwise(pbx: Pbx) -> None:
+    assert pbx.presence("100").status == Status.OFFICE
+    pbx.add_user(User("102", "Away"), status="vacation", set_by="seed")
+    presence = pbx.presence("102")
+    assert (presence.status, presence.set_by) == (Status.VACATION, "seed")
+    assert pbx.journal() == []  # the starting state is not a change
 
-    pbx.external_directory = broken
-    entries, problem = pbx.search_directory("carla")
-    assert [e.name for e in entries] == ["Carla Berg"]
-    assert problem == "Exchange contact search failed: connection refused"
+
+def test_update_changes_settings_and_keeps_the_rest(pbx: Pbx) -> None:
+    updated = pbx.update_user("100", language="de", forward_to_mobile=["lunch"], mobile="+49 171 1")
+    assert (updated.language, updated.mobile) == ("de", "+49 171 1")
+    assert updated.forward_to_mobile == frozenset({Status.LUNCH})
+    assert pbx.user("100").email == "user1@domain.net"
 
 
 @pytest.mark.parametrize(
-    ("query", "limit", "field"), [("", 5, "q"), ("x", 0, "limit"), ("x", 500, "limit")]
+    ("changes", "error", "field"),
+    [
+        ({"extension": "200"}, InvalidInput, "extension"),
+        ({"language": "fr"}, InvalidInput, "language"),
+        ({"email": "not-an-address"}, InvalidInput, "email"),
+        ({"email": "GRETE.mueller@domain.net"}, Conflict, "email"),
+        ({"auto_back_to_office": "yes"}, InvalidInput, "auto_back_to_office"),
+        ({"forward_to_mobile": ["away"]}, InvalidInput, "forward_to_mobile"),
+        ({"mobile": "call me"}, InvalidInput, "mobile"),
+        ({"colour": "blue"}, InvalidInput, "colour"),
+    ],
 )
-def test_bad_searches_name_the_field(pbx: Pbx, query: str, limit: int, field: str) -> None:
-    with pytest.raises(InvalidInput) as caught:
-        pbx.search_directory(query, limit)
-    assert caught.value.field == field
+def test_bad_updates_are_refused_and_change_nothing(
+    pbx: Pbx, changes: dict[str, object], error: type[Exception], field: str
+) -> None:
+    before = pbx.user("100")
+    with pytest.raises(error) as err:
+        pbx.update_user("100", **changes)
+    assert getattr(err.value, "field", None) == field
+    assert pbx.user("100") == before
+
+
+def test_extension_and_email_are_unique(pbx: Pbx) -> None:
+    with pytest.raises(Conflict):
+        pbx.add_user(User("100", "Twin"))
+    with pytest.raises(Conflict):
+        pbx.add_user(User("300", "Twin", "USER1@domain.net"))
+    assert len(pbx.users()) == 2
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"extension": "10a", "name": "X"}, "extension"),
+        ({"extension": "", "name": "X"}, "extension"),
+        ({"extension": "10", "name": "  "}, "name"),
+    ],
+)
+def test_bad_users_are_refused(fields: dict[str, str], field: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        User(**fields)  # type: ignore[arg-type]
+    assert err.value.field == field
+
+
+def test_calendar_integration_switches(pbx: Pbx) -> None:
+    assert pbx.calendar_integration is True
+    pbx.calendar_integration = False
+    assert pbx.calendar_integration is False
+    pbx.update_user("100", calendar_integration=False)
+    assert pbx.user("100").calendar_integration is False
+    with pytest.raises(InvalidInput):
+        pbx.calendar_integration = "no"  # type: ignore[assignment]
