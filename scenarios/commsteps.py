@@ -35,9 +35,9 @@ from scenarios.model import (
 )
 from scenarios.stepcontext import StepContext
 from scenarios.yamlnodes import Fields, Reader, suggest
+from simulators.pbx.voicemail import MAX_SECONDS as MAX_MESSAGE_SECONDS
 
 MAX_CALLER_LENGTH = 64  # the PBX's limit for a caller id
-MAX_MESSAGE_SECONDS = 600.0  # the PBX's longest voicemail
 CALL_KEYS = ("to", "from", "id")
 EXPECT_CALL_KEYS = (
     "call",

@@ -75,10 +75,12 @@ class Failure:
 
 @dataclass(frozen=True)
 class Activity:
-    """A call, mail attempt or contact search, as one line of the timeline."""
+    """A call, mail attempt or contact search, as one line of the timeline; ``after``
+    is how many presence changes the journal had then (the timeline's order)."""
 
     at: datetime
     text: str
+    after: int = 0
 
 
 @dataclass
@@ -152,7 +154,7 @@ class _Run:
         self.result.failures.append(Failure(line, message))
 
     def note(self, at: datetime, text: str) -> None:
-        self.result.activity.append(Activity(at, text))
+        self.result.activity.append(Activity(at, text, len(self.result.journal)))
 
     # ------------------------------------------------------------------ steps
     async def apply(self, step: Step) -> None:

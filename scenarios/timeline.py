@@ -24,8 +24,10 @@ def render(result: ScenarioResult, *, verbose: bool = False) -> str:
     def local(instant: object) -> str:
         return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[attr-defined]
 
-    events: list[tuple[datetime, str]] = []
-    for entry in result.journal:
+    # In the order things happened: by time, and within an instant activity before the
+    # presence changes made after it (a call runs before the poll of its instant).
+    events: list[tuple[datetime, int, int, str]] = []
+    for index, entry in enumerate(result.journal):
         if entry.cause == "extension":
             change = f"return time moved to {local(entry.return_time)}"
         else:
@@ -33,14 +35,13 @@ def render(result: ScenarioResult, *, verbose: bool = False) -> str:
             if entry.return_time is not None:
                 change += f" until {local(entry.return_time)}"
         reason = f": {entry.reason}" if entry.reason else ""
-        events.append(
-            (entry.at, f"  {local(entry.at)}  {entry.user:>6}  {change}  [{entry.set_by}{reason}]")
-        )
+        text = f"  {local(entry.at)}  {entry.user:>6}  {change}  [{entry.set_by}{reason}]"
+        events.append((entry.at, index, 0, text))
     events.extend(
-        (item.at, f"  {local(item.at)}  {'':>6}  {item.text}") for item in result.activity
+        (item.at, item.after, -1, f"  {local(item.at)}  {'':>6}  {item.text}")
+        for item in result.activity
     )
-    # Stable: within one instant presence changes first, then activity in its order.
-    lines.extend(text for _, text in sorted(events, key=lambda event: event[0]))
+    lines.extend(event[3] for event in sorted(events, key=lambda event: event[:3]))
     counts = Counter(event.outcome for event in result.polls)
     lines.append(
         f"  polls: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from scenarios.environment import Environment
 from scenarios.loader import parse_scenario
 from scenarios.runner import ScenarioResult, pbx_for, run_scenario
+from scenarios.timeline import render
 
 HEAD = """\
 name: calls
@@ -60,6 +61,13 @@ def test_routes_and_announcements_follow_presence_at_the_instant(
     assert calls[0] == "call +49 30 5550 -> 100: extension"
     assert calls[1] == f'call +49 30 5550 -> 100: voicemail "{LUNCH_EN}"'
     assert calls[-1].startswith("call +49 30 5550 -> 100: mobile +49 170 1234567 ")
+    # The timeline puts the calls among the presence changes, by time.
+    # The call at 12:00:00 came before that instant's poll set lunch.
+    timeline = render(result).splitlines()
+    assert timeline[1].endswith("call +49 30 5550 -> 100: extension")
+    assert "100  office -> lunch until 2026-01-05 12:30:00" in timeline[2]
+    voicemail = f'call +49 30 5550 -> 100: voicemail "{LUNCH_EN}"'
+    assert [n for n, line in enumerate(timeline) if line.endswith(voicemail)] == [4]
 
 
 def test_a_wrong_expect_call_names_its_line_and_what_happened(
