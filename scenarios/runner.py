@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
@@ -130,13 +130,23 @@ def pbx_for(users: Iterable[User], timezone: tzinfo | str) -> Pbx:
     return pbx
 
 
+OutsideAction = Callable[[], object]
+
+
 class _Run:
     """The state of one scenario run under a frozen clock."""
 
-    def __init__(self, scenario: Scenario, variant: str, env: Environment) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        variant: str,
+        env: Environment,
+        outside: Mapping[datetime, OutsideAction] | None = None,
+    ) -> None:
         self.scenario = scenario
         self.variant = variant
         self.env = env
+        self.outside = dict(outside or {})
         self.result = ScenarioResult(scenario, variant)
         self.item_ids: dict[str, str] = {}
         self.pbx = pbx_for(scenario.users, scenario.timezone)
@@ -309,7 +319,7 @@ class _Run:
         for step in self.scenario.steps:
             steps_at.setdefault(step.at, []).append(step)
         deadlines = {s.until for s in self.scenario.steps if s.until != s.at}
-        heap = sorted(polls | set(steps_at) | deadlines)
+        heap = sorted(polls | set(steps_at) | deadlines | set(self.outside))
         return heap, polls, steps_at
 
     async def run(self, freezer: object) -> None:
@@ -364,6 +374,8 @@ class _Run:
                     if not step.is_expectation:
                         await self.apply(step)
                         await self.sync_gates(instant)  # a fault holds for the next step
+                if instant in self.outside:
+                    self.outside[instant]()  # someone acts through a real client
                 if instant in polls:
                     await engine.poll_all(instant)
                 await self.mail.run_due(instant)
@@ -385,9 +397,18 @@ class _Run:
         self.check_transitions()
 
 
-def run_scenario(scenario: Scenario, variant: str, env: Environment) -> ScenarioResult:
-    """Run ``scenario`` with the engine reaching Exchange through ``variant``."""
-    run = _Run(scenario, variant, env)
+def run_scenario(
+    scenario: Scenario,
+    variant: str,
+    env: Environment,
+    outside: Mapping[datetime, OutsideAction] | None = None,
+) -> ScenarioResult:
+    """Run ``scenario`` with the engine reaching Exchange through ``variant``.
+
+    ``outside`` holds actions at instants of the scenario clock, done after that
+    instant's steps and before its poll: a person using a real client (a browser on
+    OWA, say) against ``env`` while the clock stands still."""
+    run = _Run(scenario, variant, env, outside)
     if variant not in AVAILABLE_VARIANTS:
         run.result.error = f"the {variant} variant is not available in this build"
         return run.result
