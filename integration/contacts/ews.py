@@ -18,13 +18,10 @@ engine's ``SourceError`` classes.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-import socket
 import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
-from urllib.parse import urlsplit
 
 import httpx
 from lxml import etree
@@ -38,6 +35,14 @@ from integration.contacts.model import (
     check_query,
     merge_hits,
 )
+from integration.http import (
+    ExchangeHttpClient,
+    check_concurrency,
+    check_http_url,
+    exchange_client,
+    exchange_login,
+    transport_failure,
+)
 from integration.sources.base import (
     AccessDenied,
     SourceError,
@@ -48,8 +53,8 @@ from integration.sources.ews import (
     NS_M,
     NS_SOAP,
     NS_T,
-    _describe_transport_error,
     classify,
+    ews_headers,
     fault_error,
     parse_xml,
     soap_payload,
@@ -254,7 +259,7 @@ def _address(value: str) -> str:
     return rest if colon and prefix.upper() == "SMTP" else value
 
 
-class EwsContactSearch:
+class EwsContactSearch(ExchangeHttpClient):
     """Searches the first-level public contact folders over EWS as the service account.
 
     One instance serves every caller; ``concurrency`` bounds the folders searched at
@@ -276,37 +281,19 @@ class EwsContactSearch:
         clock: Callable[[], float] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        parts = urlsplit(server_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"server_url must be an http(s) URL, not {server_url!r}")
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+        check_http_url(server_url)
+        check_concurrency(concurrency)
         self.server_url = server_url
         self.username = username
         self.timeout = timeout
         self.folder_cache: FolderCache[PublicFolder] = FolderCache(folder_ttl, clock)
         self._slots = asyncio.Semaphore(concurrency)
-        if ca_file is not None:
-            verify = ssl.create_default_context(cafile=ca_file)
-        token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-        if transport is None:
-            # As in the calendar source: without TCP_NODELAY, Nagle and delayed ACK
-            # stall each request (headers and body are written separately).
-            transport = httpx.AsyncHTTPTransport(
-                verify=verify,
-                limits=httpx.Limits(max_connections=concurrency, keepalive_expiry=60.0),
-                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-            )
-        self._client = httpx.AsyncClient(
-            headers={
-                "Authorization": f"Basic {token}",
-                "Content-Type": "text/xml; charset=utf-8",
-                "Accept": "text/xml",
-                "User-Agent": "pbx-calendar-sync",
-            },
-            timeout=httpx.Timeout(timeout, pool=None),
-            follow_redirects=False,
-            trust_env=False,
+        self._client = exchange_client(
+            headers=ews_headers(username, password),
+            timeout=timeout,
+            connections=concurrency,
+            verify=verify,
+            ca_file=ca_file,
             transport=transport,
         )
 
@@ -319,26 +306,7 @@ class EwsContactSearch:
         timeout: float = 10.0,
     ) -> EwsContactSearch:
         """A search for the [exchange] section of the engine's configuration."""
-        if exchange.variant != "ews":
-            raise ValueError(f"[exchange] variant is {exchange.variant!r}, not 'ews'")
-        return cls(
-            exchange.server_url,
-            exchange.username,
-            exchange.password,
-            verify=exchange.verify_tls,
-            ca_file=str(exchange.ca_file) if exchange.ca_file else None,
-            timeout=timeout,
-            folder_ttl=folder_ttl,
-        )
-
-    async def __aenter__(self) -> EwsContactSearch:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
+        return cls(**exchange_login(exchange, "ews"), timeout=timeout, folder_ttl=folder_ttl)
 
     async def folders(self) -> list[PublicFolder]:
         """The first-level public contact folders (cached for ``folder_ttl``)."""
@@ -387,12 +355,8 @@ class EwsContactSearch:
         """One EWS exchange: the answer's SOAP payload, or the ``SourceError`` it means."""
         try:
             response = await self._client.post(self.server_url, content=body)
-        except httpx.TimeoutException:
-            raise SourceUnavailable(
-                f"no answer from {self.server_url} within {self.timeout:g} s", code="timeout"
-            ) from None
         except httpx.TransportError as exc:
-            raise SourceUnavailable(_describe_transport_error(exc, self.server_url)) from None
+            raise transport_failure(exc, self.server_url, self.timeout, None) from None
         status = response.status_code
         if status == 401:
             raise AccessDenied(

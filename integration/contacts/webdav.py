@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import ssl
 from collections.abc import Callable
 from email.utils import parseaddr
@@ -43,14 +42,21 @@ from integration.contacts.model import (
     check_query,
     merge_hits,
 )
+from integration.http import (
+    USER_AGENT,
+    ExchangeHttpClient,
+    check_concurrency,
+    check_http_url,
+    exchange_client,
+    exchange_login,
+)
 from integration.sources.base import (
     AccessDenied,
     SourceError,
     SourceProtocolError,
     SourceUnavailable,
 )
-from integration.sources.owa_auth import WebDavAuth, rejection, transport_failure
-from integration.sources.webdav import _NoCookies
+from integration.sources.owa_auth import NoCookies, WebDavAuth, rejection, transport_failure
 from integration.sources.webdav_xml import DavRow, parse_multistatus
 
 if TYPE_CHECKING:
@@ -169,7 +175,7 @@ class _FolderSkipped(Exception):
     """This folder cannot be searched (403, 404); the others can."""
 
 
-class WebDavContactSearch:
+class WebDavContactSearch(ExchangeHttpClient):
     """Searches the first-level public contact folders over WebDAV as the service account.
 
     ``server_url`` is the ``/exchange/`` root of the configuration (authentication is
@@ -194,11 +200,8 @@ class WebDavContactSearch:
         login_retry_delay: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        parts = urlsplit(server_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"server_url must be an http(s) URL, not {server_url!r}")
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+        parts = check_http_url(server_url)
+        check_concurrency(concurrency)
         self.server_url = server_url if server_url.endswith("/") else server_url + "/"
         self._origin = f"{parts.scheme}://{parts.netloc}"
         public = urlsplit(public_url or self._origin + "/public/")
@@ -217,21 +220,13 @@ class WebDavContactSearch:
             timeout=timeout,
             login_retry_delay=login_retry_delay,
         )
-        if ca_file is not None:
-            verify = ssl.create_default_context(cafile=ca_file)
-        if transport is None:
-            # As in the calendar sources: TCP_NODELAY, or Nagle stalls each request.
-            transport = httpx.AsyncHTTPTransport(
-                verify=verify,
-                limits=httpx.Limits(max_connections=concurrency, keepalive_expiry=60.0),
-                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-            )
-        self._client = httpx.AsyncClient(
-            headers={"Accept": "text/xml", "User-Agent": "pbx-calendar-sync"},
-            cookies=CookieJar(policy=_NoCookies()),  # the forms session is sent explicitly
-            timeout=httpx.Timeout(timeout, pool=None),
-            follow_redirects=False,
-            trust_env=False,
+        self._client = exchange_client(
+            headers={"Accept": "text/xml", "User-Agent": USER_AGENT},
+            cookies=CookieJar(policy=NoCookies()),  # the forms session is sent explicitly
+            timeout=timeout,
+            connections=concurrency,
+            verify=verify,
+            ca_file=ca_file,
             transport=transport,
         )
 
@@ -244,26 +239,7 @@ class WebDavContactSearch:
         timeout: float = 10.0,
     ) -> WebDavContactSearch:
         """A search for the [exchange] section of the engine's configuration."""
-        if exchange.variant != "webdav":
-            raise ValueError(f"[exchange] variant is {exchange.variant!r}, not 'webdav'")
-        return cls(
-            exchange.server_url,
-            exchange.username,
-            exchange.password,
-            verify=exchange.verify_tls,
-            ca_file=str(exchange.ca_file) if exchange.ca_file else None,
-            timeout=timeout,
-            folder_ttl=folder_ttl,
-        )
-
-    async def __aenter__(self) -> WebDavContactSearch:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
+        return cls(**exchange_login(exchange, "webdav"), timeout=timeout, folder_ttl=folder_ttl)
 
     @property
     def auth_mode(self) -> str | None:

@@ -16,20 +16,27 @@ no network, and any DOCTYPE is refused outright.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-import socket
 import ssl
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
-from urllib.parse import urlsplit
 
 import httpx
 from lxml import etree
 
 from integration.appointments import Appointment, AppointmentKind
+from integration.http import (
+    USER_AGENT,
+    ExchangeHttpClient,
+    basic_authorization,
+    check_concurrency,
+    check_http_url,
+    exchange_client,
+    exchange_login,
+    transport_failure,
+)
 from integration.sources.base import (
     AccessDenied,
     MailboxNotFound,
@@ -369,7 +376,18 @@ def _appointment(item: etree._Element) -> Appointment | None:
     )
 
 
-class EwsCalendarSource:
+def ews_headers(username: str, password: str) -> dict[str, str]:
+    """The headers of every EWS request the service account makes."""
+    return {
+        # Preemptive Basic: one round trip per read, as exchangelib does.
+        "Authorization": basic_authorization(username, password),
+        "Content-Type": "text/xml; charset=utf-8",
+        "Accept": "text/xml",
+        "User-Agent": USER_AGENT,
+    }
+
+
+class EwsCalendarSource(ExchangeHttpClient):
     """Reads calendars over EWS as one service account, impersonating each user.
 
     One instance serves every mailbox; ``concurrency`` bounds both the reads in flight
@@ -389,44 +407,21 @@ class EwsCalendarSource:
         max_entries: int = DEFAULT_MAX_ENTRIES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        parts = urlsplit(server_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"server_url must be an http(s) URL, not {server_url!r}")
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+        check_http_url(server_url)
+        check_concurrency(concurrency)
         self.server_url = server_url
         self.username = username
         self.timeout = timeout
         self.truncated_reads = 0  # views Exchange cut at max_entries, since start
         self._template = FindItemTemplate(max_entries)
         self._slots = asyncio.Semaphore(concurrency)
-        if ca_file is not None:
-            verify = ssl.create_default_context(cafile=ca_file)
-        token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-        limits = httpx.Limits(
-            max_connections=concurrency,
-            max_keepalive_connections=concurrency,
-            keepalive_expiry=60.0,
-        )
-        if transport is None:  # (tests may pass their own)
-            # httpx writes headers and body separately: without TCP_NODELAY, Nagle and
-            # the server's delayed ACK stall every request by tens of milliseconds.
-            transport = httpx.AsyncHTTPTransport(
-                verify=verify,
-                limits=limits,
-                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-            )
-        self._client = httpx.AsyncClient(
-            # Preemptive Basic: one round trip per read, as exchangelib does.
-            headers={
-                "Authorization": f"Basic {token}",
-                "Content-Type": "text/xml; charset=utf-8",
-                "Accept": "text/xml",
-                "User-Agent": "pbx-calendar-sync",
-            },
-            timeout=httpx.Timeout(timeout, pool=None),  # the semaphore does the queueing
-            follow_redirects=False,  # a redirect is a misconfigured URL, say so
-            trust_env=False,  # no proxy or CA bundle from the environment: config only
+        self._client = exchange_client(
+            headers=ews_headers(username, password),
+            timeout=timeout,
+            connections=concurrency,
+            idle_connections=concurrency,
+            verify=verify,
+            ca_file=ca_file,
             transport=transport,
         )
 
@@ -435,28 +430,11 @@ class EwsCalendarSource:
         cls, exchange: ExchangeConfig, polling: PollingConfig | None = None
     ) -> EwsCalendarSource:
         """A source for the [exchange] and [polling] sections of the engine's config."""
-        if exchange.variant != "ews":
-            raise ValueError(f"[exchange] variant is {exchange.variant!r}, not 'ews'")
-        concurrency = polling.concurrency if polling else 50
-        timeout = polling.request_timeout.total_seconds() if polling else 10.0
         return cls(
-            exchange.server_url,
-            exchange.username,
-            exchange.password,
-            verify=exchange.verify_tls,
-            ca_file=str(exchange.ca_file) if exchange.ca_file else None,
-            concurrency=concurrency,
-            timeout=timeout,
+            **exchange_login(exchange, "ews"),
+            concurrency=polling.concurrency if polling else 50,
+            timeout=polling.request_timeout.total_seconds() if polling else 10.0,
         )
-
-    async def __aenter__(self) -> EwsCalendarSource:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
     def request_body(self, mailbox: str, start: datetime, end: datetime) -> bytes:
         """The exact FindItem request ``read`` sends."""
@@ -487,16 +465,8 @@ class EwsCalendarSource:
         try:
             async with self._slots:
                 response = await self._client.post(self.server_url, content=body)
-        except httpx.TimeoutException:
-            raise SourceUnavailable(
-                f"no answer from {self.server_url} within {self.timeout:g} s",
-                mailbox=mailbox,
-                code="timeout",
-            ) from None
         except httpx.TransportError as exc:
-            raise SourceUnavailable(
-                _describe_transport_error(exc, self.server_url), mailbox=mailbox
-            ) from None
+            raise transport_failure(exc, self.server_url, self.timeout, mailbox) from None
         return self._interpret(response, mailbox)
 
     def _interpret(self, response: httpx.Response, mailbox: str) -> FindItemResult:
@@ -537,17 +507,3 @@ class EwsCalendarSource:
 def _plausible_address(mailbox: str) -> bool:
     local, at, domain = mailbox.partition("@")
     return bool(at and local and domain) and mailbox.isprintable() and " " not in mailbox
-
-
-def _describe_transport_error(exc: httpx.TransportError, url: str) -> str:
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return (
-                f"TLS certificate of {url} not trusted ({cause.verify_message}); "
-                "set [exchange] ca_file"
-            )
-        cause = cause.__cause__ or cause.__context__
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect to {url}: {exc}"
-    return f"connection to {url} failed: {type(exc).__name__}: {exc}"

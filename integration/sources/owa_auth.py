@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.cookiejar import Cookie, CookiePolicy
@@ -30,6 +29,7 @@ from urllib.request import Request
 
 import httpx
 
+from integration.http import transport_failure
 from integration.sources.base import (
     AccessDenied,
     SourceError,
@@ -85,30 +85,6 @@ def rejection(response: httpx.Response, credentials: Credentials) -> str | None:
     if status == 401 and credentials.mode == "forms":
         return "HTTP 401: the server asks for HTTP authentication"
     return None
-
-
-def transport_failure(
-    exc: httpx.TransportError, url: str, timeout: float, mailbox: str | None
-) -> SourceUnavailable:
-    """A connection that failed or timed out, worded for the admin; always retryable."""
-    if isinstance(exc, httpx.TimeoutException):
-        return SourceUnavailable(
-            f"no answer from {url} within {timeout:g} s", mailbox=mailbox, code="timeout"
-        )
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return SourceUnavailable(
-                f"TLS certificate of {url} not trusted ({cause.verify_message}); "
-                "set [exchange] ca_file",
-                mailbox=mailbox,
-            )
-        cause = cause.__cause__ or cause.__context__
-    if isinstance(exc, httpx.ConnectError):
-        return SourceUnavailable(f"cannot connect to {url}: {exc}", mailbox=mailbox)
-    return SourceUnavailable(
-        f"connection to {url} failed: {type(exc).__name__}: {exc}", mailbox=mailbox
-    )
 
 
 def session_cookies(response: httpx.Response) -> dict[str, str]:

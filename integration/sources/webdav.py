@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import socket
 import ssl
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +28,14 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 
 from integration.appointments import Appointment
+from integration.http import (
+    USER_AGENT,
+    ExchangeHttpClient,
+    check_concurrency,
+    check_http_url,
+    exchange_client,
+    exchange_login,
+)
 from integration.sources.base import (
     AccessDenied,
     MailboxNotFound,
@@ -63,11 +70,7 @@ class CalendarFolder:
     prefix: bytes
 
 
-# integration.contacts.webdav imports the policy under this older name.
-_NoCookies = NoCookies
-
-
-class WebDavCalendarSource:
+class WebDavCalendarSource(ExchangeHttpClient):
     """Reads calendars over Exchange 2007 WebDAV as one service account with FullAccess.
 
     ``server_url`` is the ``/exchange/`` root. One instance serves every mailbox;
@@ -89,11 +92,8 @@ class WebDavCalendarSource:
         login_retry_delay: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        parts = urlsplit(server_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"server_url must be an http(s) URL, not {server_url!r}")
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+        parts = check_http_url(server_url)
+        check_concurrency(concurrency)
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.server_url = server_url if server_url.endswith("/") else server_url + "/"
@@ -112,26 +112,14 @@ class WebDavCalendarSource:
             timeout=timeout,
             login_retry_delay=login_retry_delay,
         )
-        if ca_file is not None:
-            verify = ssl.create_default_context(cafile=ca_file)
-        if transport is None:  # (tests may pass their own)
-            # httpx writes headers and body separately: without TCP_NODELAY, Nagle and
-            # the server's delayed ACK stall every request by tens of milliseconds.
-            transport = httpx.AsyncHTTPTransport(
-                verify=verify,
-                limits=httpx.Limits(
-                    max_connections=concurrency,
-                    max_keepalive_connections=concurrency,
-                    keepalive_expiry=60.0,
-                ),
-                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-            )
-        self._client = httpx.AsyncClient(
-            headers={"Accept": "text/xml", "User-Agent": "pbx-calendar-sync"},
-            cookies=CookieJar(policy=NoCookies()),
-            timeout=httpx.Timeout(timeout, pool=None),  # the semaphore does the queueing
-            follow_redirects=False,  # a redirect is the log-in page or a wrong URL: say so
-            trust_env=False,  # no proxy or CA bundle from the environment: config only
+        self._client = exchange_client(
+            headers={"Accept": "text/xml", "User-Agent": USER_AGENT},
+            cookies=CookieJar(policy=NoCookies()),  # the forms session is sent explicitly
+            timeout=timeout,
+            connections=concurrency,
+            idle_connections=concurrency,
+            verify=verify,
+            ca_file=ca_file,
             transport=transport,
         )
 
@@ -140,26 +128,11 @@ class WebDavCalendarSource:
         cls, exchange: ExchangeConfig, polling: PollingConfig | None = None
     ) -> WebDavCalendarSource:
         """A source for the [exchange] and [polling] sections of the engine's config."""
-        if exchange.variant != "webdav":
-            raise ValueError(f"[exchange] variant is {exchange.variant!r}, not 'webdav'")
         return cls(
-            exchange.server_url,
-            exchange.username,
-            exchange.password,
-            verify=exchange.verify_tls,
-            ca_file=str(exchange.ca_file) if exchange.ca_file else None,
+            **exchange_login(exchange, "webdav"),
             concurrency=polling.concurrency if polling else 50,
             timeout=polling.request_timeout.total_seconds() if polling else 10.0,
         )
-
-    async def __aenter__(self) -> WebDavCalendarSource:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
     @property
     def auth_mode(self) -> str | None:
