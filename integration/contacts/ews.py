@@ -28,12 +28,10 @@ from lxml import etree
 
 from integration.contacts.model import (
     DEFAULT_FOLDER_TTL,
-    DEFAULT_LIMIT,
     ContactHit,
+    FirstLevelSearch,
     FolderCache,
     PublicFolder,
-    check_query,
-    merge_hits,
 )
 from integration.http import (
     ExchangeHttpClient,
@@ -259,7 +257,7 @@ def _address(value: str) -> str:
     return rest if colon and prefix.upper() == "SMTP" else value
 
 
-class EwsContactSearch(ExchangeHttpClient):
+class EwsContactSearch(FirstLevelSearch, ExchangeHttpClient):
     """Searches the first-level public contact folders over EWS as the service account.
 
     One instance serves every caller; ``concurrency`` bounds the folders searched at
@@ -307,26 +305,6 @@ class EwsContactSearch(ExchangeHttpClient):
     ) -> EwsContactSearch:
         """A search for the [exchange] section of the engine's configuration."""
         return cls(**exchange_login(exchange, "ews"), timeout=timeout, folder_ttl=folder_ttl)
-
-    async def folders(self) -> list[PublicFolder]:
-        """The first-level public contact folders (cached for ``folder_ttl``)."""
-        return await self.folder_cache.get(self._find_folders)
-
-    async def search(self, query: str, limit: int = DEFAULT_LIMIT) -> list[ContactHit]:
-        """Contacts of the first-level public folders matching ``query``; see
-        ``ContactSearch.search``."""
-        text = check_query(query, limit)
-        folders = await self.folders()
-        results = await asyncio.gather(
-            *(self._search_folder(folder, text, limit) for folder in folders),
-            return_exceptions=True,
-        )
-        hits: list[ContactHit] = []
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-            hits.extend(result)
-        return merge_hits(hits, limit)
 
     async def _find_folders(self) -> list[PublicFolder]:
         payload = await self._post(FIND_FOLDER_BODY)

@@ -169,3 +169,39 @@ class FolderCache(Generic[F]):
             self._folders = folders
             self._fetched_at = self._clock()
             return folders
+
+
+class FirstLevelSearch:
+    """The search both protocols share: read the (cached) first-level folders, search
+    each at once, merge. Subclasses set ``folder_cache`` and say how one folder list is
+    read and how one folder is searched."""
+
+    folder_cache: FolderCache[PublicFolder]
+
+    async def _find_folders(self) -> list[PublicFolder]:
+        raise NotImplementedError
+
+    async def _search_folder(
+        self, folder: PublicFolder, query: str, limit: int
+    ) -> list[ContactHit]:
+        raise NotImplementedError
+
+    async def folders(self) -> list[PublicFolder]:
+        """The first-level public contact folders (cached for ``folder_ttl``)."""
+        return await self.folder_cache.get(self._find_folders)
+
+    async def search(self, query: str, limit: int = DEFAULT_LIMIT) -> list[ContactHit]:
+        """Contacts of the first-level public folders matching ``query``; see
+        ``ContactSearch.search``."""
+        text = check_query(query, limit)
+        folders = await self.folders()
+        results = await asyncio.gather(
+            *(self._search_folder(folder, text, limit) for folder in folders),
+            return_exceptions=True,
+        )
+        hits: list[ContactHit] = []
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            hits.extend(result)
+        return merge_hits(hits, limit)

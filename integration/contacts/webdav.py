@@ -34,13 +34,11 @@ import httpx
 
 from integration.contacts.model import (
     DEFAULT_FOLDER_TTL,
-    DEFAULT_LIMIT,
     MAX_LIMIT,
     ContactHit,
+    FirstLevelSearch,
     FolderCache,
     PublicFolder,
-    check_query,
-    merge_hits,
 )
 from integration.http import (
     USER_AGENT,
@@ -175,7 +173,7 @@ class _FolderSkipped(Exception):
     """This folder cannot be searched (403, 404); the others can."""
 
 
-class WebDavContactSearch(ExchangeHttpClient):
+class WebDavContactSearch(FirstLevelSearch, ExchangeHttpClient):
     """Searches the first-level public contact folders over WebDAV as the service account.
 
     ``server_url`` is the ``/exchange/`` root of the configuration (authentication is
@@ -245,26 +243,6 @@ class WebDavContactSearch(ExchangeHttpClient):
     def auth_mode(self) -> str | None:
         """``basic`` or ``forms`` once the server was asked, else None."""
         return self._auth.mode
-
-    async def folders(self) -> list[PublicFolder]:
-        """The first-level public contact folders (cached for ``folder_ttl``)."""
-        return await self.folder_cache.get(self._find_folders)
-
-    async def search(self, query: str, limit: int = DEFAULT_LIMIT) -> list[ContactHit]:
-        """Contacts of the first-level public folders matching ``query``; see
-        ``ContactSearch.search``."""
-        text = check_query(query, limit)
-        folders = await self.folders()
-        results = await asyncio.gather(
-            *(self._search_folder(folder, text, limit) for folder in folders),
-            return_exceptions=True,
-        )
-        hits: list[ContactHit] = []
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-            hits.extend(result)
-        return merge_hits(hits, limit)
 
     async def _find_folders(self) -> list[PublicFolder]:
         url = self._public_origin + self.public_path
