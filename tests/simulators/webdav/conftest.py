@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,19 +20,18 @@ import pytest
 
 from simulators.clock import Clock
 from simulators.exchange.model import CalendarItem
-from simulators.exchange.recurrence import Recurrence
 from simulators.exchange.seed import (
     Seed,
     SeedAppointment,
     SeedContact,
     SeedFolder,
     SeedMailbox,
-    SeedOccurrenceChange,
     ServiceAccount,
     apply_seed,
 )
 from simulators.exchange.store import ExchangeStore
 from simulators.site import RunningSite, start_site
+from tests.seeds import dst_weekly_series
 
 DOMAIN = "domain.net"
 SERVICE = (f"OSOMX@{DOMAIN}", "secret")
@@ -57,28 +56,7 @@ def seed() -> Seed:
             SeedMailbox(EVE, "Eve Denied"),
         ],
         appointments=[
-            SeedAppointment(
-                mailbox=ALICE,
-                handle="weekly",
-                subject="Weekly review",
-                start=datetime(2026, 3, 16, 9, 0, tzinfo=BERLIN),
-                end=datetime(2026, 3, 16, 10, 0, tzinfo=BERLIN),
-                created=datetime(2026, 3, 1, 8, 0, tzinfo=BERLIN),
-                time_zone="Europe/Berlin",
-                location="Room 1",
-                recurrence=Recurrence(
-                    "weekly", date(2026, 3, 16), days_of_week=("Monday",), count=6
-                ),
-                exceptions=[
-                    SeedOccurrenceChange(
-                        date(2026, 3, 23),
-                        subject="Moved review",
-                        start=datetime(2026, 3, 23, 14, 0, tzinfo=BERLIN),
-                        end=datetime(2026, 3, 23, 15, 0, tzinfo=BERLIN),
-                    )
-                ],
-                deleted=[date(2026, 4, 6)],
-            ),
+            dst_weekly_series(ALICE),
             SeedAppointment(
                 mailbox=ALICE,
                 handle="lunch",
