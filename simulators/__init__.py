@@ -8,4 +8,3 @@ Importing this package installs the spyne compatibility shim first, so any
 from simulators import _spyne_compat
 
 _spyne_compat.install()
-_spyne_compat.tune()

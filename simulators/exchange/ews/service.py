@@ -19,6 +19,7 @@ from spyne import AnyXml, Application, Fault, ServiceBase, rpc
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
+from simulators import _spyne_compat
 from simulators.exchange.ews import contacts, finditem, folders, items
 from simulators.exchange.ews.context import EwsCall
 from simulators.exchange.ews.errors import EwsFault, fault_document
@@ -27,6 +28,7 @@ from simulators.exchange.ews.middleware import FAULT_KEY
 from simulators.exchange.ews.xmlkit import Element, M, S, SchemaViolation, T
 
 log = logging.getLogger(__name__)
+_spyne_compat.tune()  # the EWS app is spyne's only user: its settings belong here
 
 CALL_KEY = "ews.call"  # environ: the EwsCall the endpoint built
 DOCUMENT_KEY = "ews.document"  # environ: the parsed request envelope
