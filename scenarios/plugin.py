@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from scenarios.environment import Environment
-from scenarios.loader import load_scenario
-from scenarios.model import Scenario, ScenarioError
-from scenarios.runner import run_scenario, variants_for
-from scenarios.timeline import render
+from scenarios.format.loader import load_scenario
+from scenarios.format.model import Scenario, ScenarioError
+from scenarios.outputs.timeline import render
+from scenarios.run.environment import Environment
+from scenarios.run.runner import run_scenario, variants_for
 
 _environment: Environment | None = None
 

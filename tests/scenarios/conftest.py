@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios.environment import Environment
 from scenarios.plugin import _shared_environment
+from scenarios.run.environment import Environment
 
 
 @pytest.fixture

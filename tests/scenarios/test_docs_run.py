@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.environment import Environment
-from scenarios.loader import parse_scenario
-from scenarios.runner import run_scenario
-from scenarios.timeline import render
+from scenarios.format.loader import parse_scenario
+from scenarios.outputs.timeline import render
+from scenarios.run.environment import Environment
+from scenarios.run.runner import run_scenario
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "scenario-format.md"
 NEW_KINDS = re.compile(

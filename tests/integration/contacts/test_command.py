@@ -120,7 +120,15 @@ def test_names_cannot_smuggle_terminal_escapes() -> None:
 def test_the_harness_command_line(ews: EwsServer, tmp_path: Path) -> None:
     config = write_config(tmp_path, ews.url)
     done = subprocess.run(
-        [sys.executable, "-m", "scenarios.cli", "contacts", "--config", config, "SUPPLIER"],
+        [
+            sys.executable,
+            "-m",
+            "scenarios.commands.cli",
+            "contacts",
+            "--config",
+            config,
+            "SUPPLIER",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -129,7 +137,7 @@ def test_the_harness_command_line(ews: EwsServer, tmp_path: Path) -> None:
     assert "Sam Supplier" in done.stdout and "Suppliers" in done.stdout
     assert done.stderr == ""
     none = subprocess.run(
-        [sys.executable, "-m", "scenarios.cli", "contacts", "--config", config, "zzz"],
+        [sys.executable, "-m", "scenarios.commands.cli", "contacts", "--config", config, "zzz"],
         capture_output=True,
         text=True,
         timeout=60,

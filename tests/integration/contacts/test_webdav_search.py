@@ -292,7 +292,15 @@ def test_the_harness_command_with_the_webdav_variant(dav: DavServer, tmp_path: A
         encoding="utf-8",
     )
     done = subprocess.run(
-        [sys.executable, "-m", "scenarios.cli", "contacts", "--config", str(config), "kunde"],
+        [
+            sys.executable,
+            "-m",
+            "scenarios.commands.cli",
+            "contacts",
+            "--config",
+            str(config),
+            "kunde",
+        ],
         capture_output=True,
         text=True,
         timeout=60,

@@ -17,7 +17,7 @@ import pytest
 from integration.config import SmtpConfig
 from integration.mail.check import TEST_SUBJECT, check_mail, report
 from integration.mail.outcome import Outcome, SendResult
-from scenarios.cli import main
+from scenarios.commands.cli import main
 from tests.integration.mail.conftest import SERVICE, USER1, MailRig, closed_port
 
 
@@ -202,7 +202,7 @@ def test_the_installed_command_end_to_end(rig: MailRig, tmp_path: Path) -> None:
         smtp_section(rig).replace(f"port = {rig.ports['smtp']}", f"port = {closed_port()}"),
     )
     done = subprocess.run(
-        [sys.executable, "-m", "scenarios.cli", "check-mail", "--config", str(config), "--to",
+        [sys.executable, "-m", "scenarios.commands.cli", "check-mail", "--config", str(config), "--to",
          USER1],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip

@@ -9,9 +9,9 @@ import wave
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from scenarios.environment import Environment
-from scenarios.loader import parse_scenario
-from scenarios.runner import ScenarioResult, run_scenario
+from scenarios.format.loader import parse_scenario
+from scenarios.run.environment import Environment
+from scenarios.run.runner import ScenarioResult, run_scenario
 from simulators.smtp.inspection import parse_message
 
 HEAD = """\

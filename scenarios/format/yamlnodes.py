@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from scenarios import times
+from scenarios.format import times
 
 NULL_TAG = "tag:yaml.org,2002:null"
 BOOL_TAG = "tag:yaml.org,2002:bool"

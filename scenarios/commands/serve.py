@@ -23,11 +23,11 @@ from typing import Any
 from cheroot import wsgi
 
 from integration.config import load_config
-from scenarios.control import ControlApi
-from scenarios.directory import ExchangeDirectory
-from scenarios.loader import load_scenario
-from scenarios.model import Scenario, User
-from scenarios.runner import pbx_for
+from scenarios.commands.control import ControlApi
+from scenarios.commands.directory import ExchangeDirectory
+from scenarios.format.loader import load_scenario
+from scenarios.format.model import Scenario, User
+from scenarios.run.runner import pbx_for
 from simulators.clock import Clock
 from simulators.exchange.seed import Seed, SeedMailbox, ServiceAccount, apply_seed
 from simulators.exchange.store import ExchangeStore

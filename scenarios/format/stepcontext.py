@@ -15,9 +15,9 @@ from datetime import datetime
 
 from yaml.nodes import Node
 
-from scenarios.appointments import Mailboxes
-from scenarios.model import User
-from scenarios.yamlnodes import Fields, Reader, suggest
+from scenarios.format.appointments import Mailboxes
+from scenarios.format.model import User
+from scenarios.format.yamlnodes import Fields, Reader, suggest
 
 
 @dataclass

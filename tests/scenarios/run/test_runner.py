@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from scenarios.environment import Environment
-from scenarios.loader import parse_scenario
-from scenarios.runner import poll_instants, run_scenario
+from scenarios.format.loader import parse_scenario
+from scenarios.run.environment import Environment
+from scenarios.run.runner import poll_instants, run_scenario
 
 LUNCH = """
 name: Lunch sets presence, auto back to office
@@ -135,5 +135,5 @@ def test_webdav_variant_reads_through_search_with_forms_login(environment: Envir
 
 
 def test_library_holds_at_least_forty_scenarios() -> None:
-    library = Path(__file__).parents[2] / "scenarios" / "library"
+    library = Path(__file__).parents[3] / "scenarios" / "library"
     assert len(list(library.rglob("*.yaml"))) >= 40

@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import datetime
 
 from integration.scheduler import PollEvent
-from scenarios.runner import ScenarioResult
+from scenarios.run.runner import ScenarioResult
 
 
 def render(result: ScenarioResult, *, verbose: bool = False) -> str:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from scenarios.mailside import MailSide
-from scenarios.model import Call, ExpectCall, LeaveVoicemail
+from scenarios.format.model import Call, ExpectCall, LeaveVoicemail
+from scenarios.run.mailside import MailSide
 from simulators.pbx import CallResult, Pbx
 
 Note = Callable[[datetime, str], None]

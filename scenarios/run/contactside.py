@@ -20,7 +20,7 @@ from integration.contacts import ContactHit, open_contact_search
 from integration.contacts.ews import EwsContactSearch
 from integration.contacts.webdav import WebDavContactSearch
 from integration.sources.base import SourceError
-from scenarios.model import ExpectContacts, Scenario, SearchContacts
+from scenarios.format.model import ExpectContacts, Scenario, SearchContacts
 
 Note = Callable[[datetime, str], None]
 Fail = Callable[[int, str], None]

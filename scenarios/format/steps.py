@@ -2,8 +2,8 @@
 
 A step is ``at`` plus exactly one verb with its arguments (``verb: {...}``).
 ``STEP_KINDS`` maps each verb to the function that reads its arguments into a
-step object of ``scenarios.model``; a new kind of step is a dataclass there, a
-reader here (or in ``scenarios.commsteps`` for calls, mail and contacts) and
+step object of ``scenarios.format.model``; a new kind of step is a dataclass there, a
+reader here (or in ``scenarios.format.commsteps`` for calls, mail and contacts) and
 one row in the table. Steps are read in file order, so the readers can check
 ids against what earlier steps created, moved, deleted, called or searched.
 """
@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 from yaml.nodes import Node, SequenceNode
 
-from scenarios import commsteps, times
-from scenarios.appointments import (
+from scenarios.format import commsteps, times
+from scenarios.format.appointments import (
     BUSY_STATUSES,
     ONE_DAY,
     all_day_bound,
@@ -24,7 +24,7 @@ from scenarios.appointments import (
     midnight,
     read_appointment,
 )
-from scenarios.model import (
+from scenarios.format.model import (
     FAULT_KINDS,
     FAULT_SERVICES,
     STATUSES,
@@ -37,8 +37,8 @@ from scenarios.model import (
     Step,
     UpdateAppointment,
 )
-from scenarios.stepcontext import Handle, StepContext
-from scenarios.yamlnodes import Fields, Reader, line_of
+from scenarios.format.stepcontext import Handle, StepContext
+from scenarios.format.yamlnodes import Fields, Reader, line_of
 
 StepReader = Callable[[StepContext, Node, datetime, int], Step | None]
 
@@ -182,7 +182,7 @@ def _fault(ctx: StepContext, node: Node, at: datetime, line: int) -> Step | None
     return Fault(at=at, line=line, service=service, kind=kind, duration=duration)
 
 
-# verb -> reader of its arguments. Add a row (and a dataclass in scenarios.model) for a new kind.
+# verb -> reader of its arguments. Add a row (and a dataclass in scenarios.format.model) for a new kind.
 STEP_KINDS: dict[str, StepReader] = {
     "create_appointment": _create,
     "update_appointment": _update,
@@ -190,7 +190,7 @@ STEP_KINDS: dict[str, StepReader] = {
     "set_presence": _set_presence,
     "expect_presence": _expect_presence,
     "fault": _fault,
-    # Calls, voicemail, mail and contacts (scenarios.commsteps).
+    # Calls, voicemail, mail and contacts (scenarios.format.commsteps).
     "call": commsteps.read_call,
     "leave_voicemail": commsteps.read_leave_voicemail,
     "expect_call": commsteps.read_expect_call,

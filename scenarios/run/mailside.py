@@ -37,7 +37,7 @@ from integration.mail import (
     VoicemailForwarder,
     check_mail,
 )
-from scenarios.model import CheckMail, ExpectMail, ExpectNoMail, Scenario
+from scenarios.format.model import CheckMail, ExpectMail, ExpectNoMail, Scenario
 from simulators.netgate import ConnectionGate
 from simulators.pbx import Pbx, Voicemail
 from simulators.smtp import MailSummary, MessageWait, SmtpSink, matching

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.loader import load_scenario, parse_scenario
-from scenarios.model import (
+from scenarios.format.loader import load_scenario, parse_scenario
+from scenarios.format.model import (
     Call,
     CheckMail,
     ExpectCall,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.environment import Environment
-from scenarios.loader import load_scenario
-from scenarios.runner import run_scenario
+from scenarios.format.loader import load_scenario
+from scenarios.run.environment import Environment
+from scenarios.run.runner import run_scenario
 
-LIBRARY = Path(__file__).parents[2] / "scenarios" / "library"
+LIBRARY = Path(__file__).parents[3] / "scenarios" / "library"
 FILES = sorted(LIBRARY.rglob("*.yaml"))
 
 

@@ -1,7 +1,7 @@
 """The typed, validated form of a scenario file (see docs/scenario-format.md).
 
 Everything here is already checked and normalised by the loader
-(``scenarios.loader``): times are timezone-aware UTC datetimes, durations are
+(``scenarios.format.loader``): times are timezone-aware UTC datetimes, durations are
 timedeltas, users and appointment ids are resolved, and the Exchange side is a
 ``Seed`` ready for ``simulators.exchange.seed.apply_seed``. Every step and
 expectation carries the line it came from, so the runner can report a failure as

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios.environment import Environment
-from scenarios.loader import parse_scenario
-from scenarios.runner import ScenarioResult, run_scenario
+from scenarios.format.loader import parse_scenario
+from scenarios.run.environment import Environment
+from scenarios.run.runner import ScenarioResult, run_scenario
 
 HEAD = """\
 name: contacts

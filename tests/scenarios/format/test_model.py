@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from scenarios import times
-from scenarios.loader import load_paths, load_scenario, parse_scenario
-from scenarios.model import (
+from scenarios.format import times
+from scenarios.format.loader import load_paths, load_scenario, parse_scenario
+from scenarios.format.model import (
     CreateAppointment,
     DeleteAppointment,
     ExpectPresence,
@@ -24,7 +24,7 @@ from scenarios.model import (
     SetPresence,
     UpdateAppointment,
 )
-from scenarios.steps import STEP_KINDS
+from scenarios.format.steps import STEP_KINDS
 from simulators.exchange.recurrence import Recurrence
 from simulators.exchange.seed import apply_seed
 from simulators.exchange.store import ExchangeStore
@@ -982,7 +982,7 @@ def test_problems_carry_the_given_path_for_text() -> None:
 
 # ------------------------------------------------------------------------------ docs
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "scenario-format.md"
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "scenario-format.md"
 
 
 def doc_examples() -> list[tuple[int, str]]:

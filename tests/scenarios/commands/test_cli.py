@@ -7,14 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.scenarios.test_runner import LUNCH
+from tests.scenarios.run.test_runner import LUNCH
 
-LIBRARY = Path(__file__).parents[2] / "scenarios" / "library"
+LIBRARY = Path(__file__).parents[3] / "scenarios" / "library"
 
 
 def harness(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "scenarios.cli", *args],
+        [sys.executable, "-m", "scenarios.commands.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,

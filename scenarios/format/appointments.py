@@ -16,9 +16,9 @@ from itertools import islice
 
 from yaml.nodes import Node
 
-from scenarios import times
-from scenarios.model import BUSY_STATUSES, User
-from scenarios.yamlnodes import Fields, Reader, line_of, suggest
+from scenarios.format import times
+from scenarios.format.model import BUSY_STATUSES, User
+from scenarios.format.yamlnodes import Fields, Reader, line_of, suggest
 from simulators.exchange.recurrence import (
     MONTHS,
     Recurrence,

@@ -65,7 +65,7 @@ def served(tmp_path: Path) -> Iterator[dict[str, str]]:
         [
             sys.executable,
             "-m",
-            "scenarios.cli",
+            "scenarios.commands.cli",
             "serve",
             "--seed",
             str(seed),
@@ -106,7 +106,14 @@ def test_engine_against_served_simulators_sets_presence(
     log = tmp_path / "engine.log"
     with log.open("wb") as out:
         engine = subprocess.Popen(
-            [sys.executable, "-m", "scenarios.cli", "engine", "--config", served["engine_config"]],
+            [
+                sys.executable,
+                "-m",
+                "scenarios.commands.cli",
+                "engine",
+                "--config",
+                served["engine_config"],
+            ],
             stdout=subprocess.DEVNULL,
             stderr=out,
         )
@@ -139,7 +146,7 @@ def test_bad_engine_config_names_the_key(tmp_path: Path) -> None:
     config = tmp_path / "engine.toml"
     config.write_text('[exchange]\nenabled = true\nvariant = "ewz"\n', encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "scenarios.cli", "engine", "--config", str(config)],
+        [sys.executable, "-m", "scenarios.commands.cli", "engine", "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -167,7 +174,7 @@ def test_engine_mails_a_voicemail_and_check_mail_works(
         [
             sys.executable,
             "-m",
-            "scenarios.cli",
+            "scenarios.commands.cli",
             "check-mail",
             "--config",
             served["engine_config"],
@@ -183,7 +190,14 @@ def test_engine_mails_a_voicemail_and_check_mail_works(
     log = tmp_path / "engine.log"
     with log.open("wb") as out:
         engine = subprocess.Popen(
-            [sys.executable, "-m", "scenarios.cli", "engine", "--config", served["engine_config"]],
+            [
+                sys.executable,
+                "-m",
+                "scenarios.commands.cli",
+                "engine",
+                "--config",
+                served["engine_config"],
+            ],
             stdout=subprocess.DEVNULL,
             stderr=out,
         )

@@ -6,11 +6,11 @@ forward, so the Exchange store (with its skew), the PBX and the engine all see t
 same time and a scenario of hours takes a second or two. Nothing sleeps.
 
 Order within one instant (the contract): steps first, then the engine's poll
-due at that instant, then the mail side's round (``scenarios.mailside``: queued
+due at that instant, then the mail side's round (``scenarios.run.mailside``: queued
 mail due now is sent), then the expectations. Besides polls and steps, the
 runner visits the instants the mail queue asks for (a retry) and the deadlines
 of mail expectations. Calls and contact searches have their own helpers
-(``scenarios.callside``, ``scenarios.contactside``).
+(``scenarios.run.callside``, ``scenarios.run.contactside``).
 """
 
 from __future__ import annotations
@@ -26,12 +26,7 @@ from freezegun import freeze_time
 from integration.scheduler import Engine, PollEvent, PollSettings
 from integration.sources.ews import EwsCalendarSource
 from integration.sources.webdav import WebDavCalendarSource
-from scenarios.callside import CallSide
-from scenarios.contactside import ContactSide
-from scenarios.environment import Environment
-from scenarios.inprocess import InProcessPbxGateway
-from scenarios.mailside import MailSide
-from scenarios.model import (
+from scenarios.format.model import (
     Call,
     CheckMail,
     CreateAppointment,
@@ -49,6 +44,11 @@ from scenarios.model import (
     UpdateAppointment,
     User,
 )
+from scenarios.run.callside import CallSide
+from scenarios.run.contactside import ContactSide
+from scenarios.run.environment import Environment
+from scenarios.run.inprocess import InProcessPbxGateway
+from scenarios.run.mailside import MailSide
 from simulators.exchange.seed import add_appointment, apply_seed
 from simulators.netgate import ConnectionGate
 from simulators.pbx import JournalEntry, Pbx

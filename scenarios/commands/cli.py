@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from integration.service import ServiceError
-from scenarios.model import ScenarioError
+from scenarios.format.model import ScenarioError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return _run(args.paths, args.variant, args.verbose)
         if args.command == "serve":
-            from scenarios.serve import serve
+            from scenarios.commands.serve import serve
 
             return serve(args.seed, args.host, args.port, args.ready_file)
         if args.command == "engine":
@@ -87,10 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(paths: list[str], variant: str | None, verbose: bool) -> int:
-    from scenarios.environment import Environment
-    from scenarios.loader import load_paths
-    from scenarios.runner import run_scenario, variants_for
-    from scenarios.timeline import render
+    from scenarios.format.loader import load_paths
+    from scenarios.outputs.timeline import render
+    from scenarios.run.environment import Environment
+    from scenarios.run.runner import run_scenario, variants_for
 
     scenarios = load_paths(paths)  # raises ScenarioError: nothing runs
     logging.getLogger().setLevel(logging.ERROR)  # the timeline says what matters

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scenarios.environment import Environment
-from scenarios.loader import parse_scenario
-from scenarios.runner import run_scenario
+from scenarios.format.loader import parse_scenario
+from scenarios.run.environment import Environment
+from scenarios.run.runner import run_scenario
 from tests.browser import chromium, click, needs_chromium, type_into, wait_for
 
 pytestmark = needs_chromium

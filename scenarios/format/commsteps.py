@@ -2,7 +2,7 @@
 ``forward_to_mobile``.
 
 Each ``read_*`` turns the arguments of one step (``verb: {...}``) into a step of
-``scenarios.model`` or reports its problems through ``ctx.reader`` (``FILE:LINE:
+``scenarios.format.model`` or reports its problems through ``ctx.reader`` (``FILE:LINE:
 message``) and returns None. They check what can be known before anything runs:
 extensions, mailboxes, ids of earlier calls and searches, route and outcome
 names, and expectations that contradict themselves.
@@ -17,7 +17,7 @@ from yaml.nodes import Node
 
 from integration.contacts.model import MAX_LIMIT, InvalidQuery, check_query
 from integration.mail.check import is_address
-from scenarios.model import (
+from scenarios.format.model import (
     MAIL_OUTCOMES,
     ROUTES,
     SMTP_SECURITIES,
@@ -33,8 +33,8 @@ from scenarios.model import (
     SmtpSettings,
     Step,
 )
-from scenarios.stepcontext import StepContext
-from scenarios.yamlnodes import Fields, Reader, suggest
+from scenarios.format.stepcontext import StepContext
+from scenarios.format.yamlnodes import Fields, Reader, suggest
 from simulators.pbx.voicemail import MAX_SECONDS as MAX_MESSAGE_SECONDS
 
 MAX_CALLER_LENGTH = 64  # the PBX's limit for a caller id

@@ -3,10 +3,10 @@ language, forward to mobile, and ``expect_call`` failures naming their line."""
 
 from __future__ import annotations
 
-from scenarios.environment import Environment
-from scenarios.loader import parse_scenario
-from scenarios.runner import ScenarioResult, pbx_for, run_scenario
-from scenarios.timeline import render
+from scenarios.format.loader import parse_scenario
+from scenarios.outputs.timeline import render
+from scenarios.run.environment import Environment
+from scenarios.run.runner import ScenarioResult, pbx_for, run_scenario
 
 HEAD = """\
 name: calls

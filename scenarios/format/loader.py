@@ -1,4 +1,4 @@
-"""Load scenario files: YAML -> validated, normalised ``scenarios.model.Scenario``.
+"""Load scenario files: YAML -> validated, normalised ``scenarios.format.model.Scenario``.
 
 The public entry points are ``load_scenario`` (one file), ``parse_scenario``
 (text) and ``load_paths`` (files and folders, as ``harness run`` takes them).
@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from yaml.nodes import Node
 
-from scenarios.appointments import Mailboxes, read_appointment
-from scenarios.commsteps import read_forward_to_mobile, read_smtp
-from scenarios.model import (
+from scenarios.format.appointments import Mailboxes, read_appointment
+from scenarios.format.commsteps import read_forward_to_mobile, read_smtp
+from scenarios.format.model import (
     LANGUAGES,
     STATUSES,
     VARIANTS,
@@ -36,9 +36,9 @@ from scenarios.model import (
     Step,
     User,
 )
-from scenarios.stepcontext import Handle, StepContext
-from scenarios.steps import read_steps, read_transitions
-from scenarios.yamlnodes import Fields, Reader, compose, line_of, suggest
+from scenarios.format.stepcontext import Handle, StepContext
+from scenarios.format.steps import read_steps, read_transitions
+from scenarios.format.yamlnodes import Fields, Reader, compose, line_of, suggest
 from simulators.exchange.seed import Seed, SeedContact, SeedFolder, SeedMailbox, ServiceAccount
 
 TOP_KEYS = (

@@ -1,0 +1,1 @@
+"""What a scenario run is rendered into for people and tools (the text timeline)."""
