@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="+", metavar="PATH")
     run.add_argument("--variant", choices=("ews", "webdav", "both"), help="override the files")
     run.add_argument("-v", "--verbose", action="store_true", help="show every poll")
+    run.add_argument(
+        "--explain",
+        metavar="USER",
+        help="print, per poll, the engine's decision on each appointment of USER (extension)",
+    )
 
     serve = commands.add_parser("serve", help="run the simulators in real time")
     serve.add_argument("--seed", metavar="FILE", help="scenario or seed file to load")
@@ -59,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         if args.command == "run":
-            return _run(args.paths, args.variant, args.verbose)
+            return _run(args.paths, args.variant, args.verbose, args.explain)
         if args.command == "serve":
             from scenarios.commands.serve import serve
 
@@ -86,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_INVALID  # pragma: no cover - argparse requires a command
 
 
-def _run(paths: list[str], variant: str | None, verbose: bool) -> int:
+def _run(paths: list[str], variant: str | None, verbose: bool, explain: str | None = None) -> int:
     from scenarios.format.loader import load_paths
     from scenarios.outputs.timeline import render
     from scenarios.run.environment import Environment
@@ -100,7 +105,7 @@ def _run(paths: list[str], variant: str | None, verbose: bool) -> int:
         for scenario in scenarios:
             for name in variants_for(scenario, variant):
                 result = run_scenario(scenario, name, env)
-                print(render(result, verbose=verbose), flush=True)
+                print(render(result, verbose=verbose, explain=explain), flush=True)
                 if result.passed:
                     passed += 1
                 else:

@@ -2,8 +2,10 @@
 
 Presence changes in order, with the calls, mail attempts and contact searches
 among them by time, poll totals (and every poll that did not succeed), then each
-failed expectation as ``FILE:LINE: message``. Times are local to the
-scenario's time zone, as support staff wrote them.
+failed expectation as ``FILE:LINE: message`` followed by the engine's decisions
+that explain it (``why:`` lines). With ``explain=USER`` the per-poll decisions of
+that user come after the totals. Times are local to the scenario's time zone, as
+support staff wrote them.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from collections import Counter
 from datetime import datetime
 
 from integration.scheduler import PollEvent
+from scenarios.explain.around import trace
+from scenarios.explain.sentences import Clock
 from scenarios.run.runner import ScenarioResult
 
 
-def render(result: ScenarioResult, *, verbose: bool = False) -> str:
+def render(result: ScenarioResult, *, verbose: bool = False, explain: str | None = None) -> str:
     scenario = result.scenario
     zone = scenario.timezone
     verdict = "PASS" if result.passed else ("ERROR" if result.error else "FAIL")
@@ -66,8 +70,12 @@ def render(result: ScenarioResult, *, verbose: bool = False) -> str:
             f"  {when}  poll {first.extension} ({first.mailbox}): "
             f"{first.outcome}{times} {first.detail}".rstrip()
         )
+    if explain is not None:
+        lines.append(f"  decisions for user {explain}, per poll:")
+        lines.extend(trace(result.polls, explain, Clock(zone)) or ["  (no polls of that user)"])
     for failure in result.failures:
         lines.append(f"  {scenario.path}:{failure.line}: {failure.message}")
+        lines.extend(f"      why: {text}" for text in failure.explanation)
     if result.error:
         lines.append(f"  {scenario.path}: harness error: {result.error}")
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
@@ -26,6 +27,8 @@ from freezegun import freeze_time
 from integration.scheduler import Engine, PollEvent, PollSettings
 from integration.sources.ews import EwsCalendarSource
 from integration.sources.webdav import WebDavCalendarSource
+from scenarios.explain.around import why
+from scenarios.explain.sentences import Clock
 from scenarios.format.model import (
     Call,
     CheckMail,
@@ -69,8 +72,12 @@ REAL_TIME_MODULES = [
 
 @dataclass(frozen=True)
 class Failure:
+    """A failed expectation; ``explanation`` holds the engine's decisions that explain
+    it, one sentence each (``scenarios.explain``), when it is about a user's presence."""
+
     line: int
     message: str
+    explanation: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,8 @@ class _Run:
         self.item_ids: dict[str, str] = {}
         self.pbx = pbx_for(scenario.users, scenario.timezone)
         self.outages: list[tuple[str, datetime, datetime]] = []  # service, from, until
+        self.clock = Clock(scenario.timezone)
+        self.about: tuple[str, datetime, str | None] | None = None  # see explaining()
         # Made by run(), on the scenario's event loop.
         self.gate: ConnectionGate
         self.mail: MailSide
@@ -161,7 +170,21 @@ class _Run:
         return instant.astimezone(self.scenario.timezone).strftime("%Y-%m-%d %H:%M:%S")
 
     def fail(self, line: int, message: str) -> None:
-        self.result.failures.append(Failure(line, message))
+        explanation: tuple[str, ...] = ()
+        if self.about is not None:
+            user, at, expected = self.about
+            explanation = tuple(why(self.result.polls, user, at, self.clock, expected=expected))
+        self.result.failures.append(Failure(line, message, explanation))
+
+    @contextmanager
+    def explaining(self, user: str, at: datetime, expected: str | None = None) -> Iterator[None]:
+        """Failures reported inside this block are explained by ``user``'s decisions
+        up to ``at`` (``expected``: the status the expectation wanted)."""
+        self.about = (user, at, expected)
+        try:
+            yield
+        finally:
+            self.about = None
 
     def note(self, at: datetime, text: str) -> None:
         self.result.activity.append(Activity(at, text, len(self.result.journal)))
@@ -192,7 +215,8 @@ class _Run:
             end = step.at + step.duration if step.duration is not None else None
             self.outages.append((step.service, step.at, end or self.scenario.end + SECOND))
         elif isinstance(step, Call):  # and leave_voicemail
-            self.calls.place(step)
+            with self.explaining(step.to, step.at):
+                self.calls.place(step)
         elif isinstance(step, SearchContacts):
             await self.contacts.search(step)
         elif isinstance(step, CheckMail):
@@ -203,7 +227,8 @@ class _Run:
     def expect(self, step: Step) -> None:
         """An expectation at its instant, after the poll and the mail round."""
         if isinstance(step, ExpectPresence):
-            self.expect_presence(step)
+            with self.explaining(step.user, step.at, step.status):
+                self.expect_presence(step)
         elif isinstance(step, ExpectCall):
             self.calls.expect(step)
         elif isinstance(step, ExpectMail):  # and expect_no_mail
@@ -246,17 +271,23 @@ class _Run:
             ]
             for index, exp in enumerate(want):
                 if index >= len(got):
-                    self.fail(exp.line, f"missing transition: {self._describe(exp)}; none happened")
+                    with self.explaining(user, exp.between[1], exp.status):
+                        self.fail(
+                            exp.line, f"missing transition: {self._describe(exp)}; none happened"
+                        )
                     continue
                 problem = self._mismatch(exp, got[index])
                 if problem:
-                    self.fail(exp.line, f"expected {self._describe(exp)}; got {problem}")
+                    # Explained where it was wanted, or where it happened if later.
+                    with self.explaining(user, max(exp.between[1], got[index].at), exp.status):
+                        self.fail(exp.line, f"expected {self._describe(exp)}; got {problem}")
             for extra in got[len(want) :]:
-                self.fail(
-                    want[-1].line if want else 0,
-                    f"unexpected transition of user {user} to {extra.new_status} at "
-                    f"{self.local(extra.at)} ({extra.reason})",
-                )
+                with self.explaining(user, extra.at, str(extra.new_status)):
+                    self.fail(
+                        want[-1].line if want else 0,
+                        f"unexpected transition of user {user} to {extra.new_status} at "
+                        f"{self.local(extra.at)} ({extra.reason})",
+                    )
 
     def _describe(self, exp: ExpectTransition) -> str:
         text = (
