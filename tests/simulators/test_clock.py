@@ -68,4 +68,3 @@ def test_exchange_clock_reads_its_base_plus_skew() -> None:
         pbx.freeze(START - timedelta(hours=1))
         assert exchange.now() == START - timedelta(hours=1) + timedelta(seconds=40)
         assert Clock().now() == START  # the default base is the (frozen) real time
-
