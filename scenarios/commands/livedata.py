@@ -9,9 +9,9 @@
 - ``activity``: the latest requests of every protocol (EWS, WebDAV, OWA, the
   PBX API, SMTP transactions) in one list, newest first.
 
-The engine runs elsewhere, so a poll is what the site saw: a read refused by a
-fault before the mailbox was known has no user; the timeline counts those in a
-note (the fault window shows where they were).
+The engine runs elsewhere, so a poll is what the site saw: a request refused by
+a fault before the mailbox was known has no user; the timeline counts those in
+a note (the fault window shows where they were).
 """
 
 from __future__ import annotations
@@ -147,12 +147,10 @@ def timeline(served: Served, start: datetime, end: datetime) -> Timeline:
     pbx = served.pbx
     now = served.clock.now()
     changes = served.history.changes(item_kind="calendar")
-    reads = [
-        e
-        for e in served.site.journal.entries(since=start - timedelta(seconds=1), until=end)
-        if (e.service, e.operation) in POLL_OPERATIONS
-    ]
-    unattributed = sum(1 for e in reads if e.mailbox is None)
+    answered = served.site.journal.entries(since=start - timedelta(seconds=1), until=end)
+    reads = [e for e in answered if (e.service, e.operation) in POLL_OPERATIONS]
+    # A fault answers before the front end reads the request: no operation, no mailbox.
+    refused = sum(1 for e in answered if e.fault and e.mailbox is None and e.service != "site")
     presences = pbx.presences()
     lanes = []
     for user in pbx.users():
@@ -198,10 +196,10 @@ def timeline(served: Served, start: datetime, end: datetime) -> Timeline:
             )
         )
     notes = []
-    if unattributed:
+    if refused:
         notes.append(
-            f"{unattributed} calendar read(s) were refused before the mailbox was known "
-            "(see the fault windows)"
+            f"{refused} request(s) refused by a fault before the mailbox was known: "
+            "the fault windows show when; their polls are missing from the lanes"
         )
     faults = tuple(
         FaultSpan(w.service, w.kind, w.start, w.end) for w in served.site.faults.windows()

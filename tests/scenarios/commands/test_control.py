@@ -412,7 +412,14 @@ def test_timeline_model_and_svg(
         json={"status": "meeting", "set_by": "client", "return_time": None},
     )
     control.post("/control/faults", json={"service": "webdav", "duration": "1m"})
+    tls = ssl.create_default_context(cafile=ready["ca_cert"])
+    refused = httpx.request("SEARCH", ready["webdav"] + "user1@domain.net/Calendar/", verify=tls)
+    assert refused.status_code == 503
     model = check(openapi, "/control/timeline", "GET", control.get("/control/timeline"))
+    assert model["notes"] == [
+        "1 request(s) refused by a fault before the mailbox was known: the fault windows "
+        "show when; their polls are missing from the lanes"
+    ]
     anna = model["lanes"][0]
     assert (anna["user"], anna["title"], anna["mailbox"]) == (
         "100",
