@@ -11,21 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-NULL_STR: dict[str, Any] = {"type": ["string", "null"]}
-TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
-NULL_TIME: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
-
-
-def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": props,
-        "required": list(props) if required is None else required,
-    }
-
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
+from scenarios.commands.apischemas import SCHEMAS, TIME, obj, ref
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -33,7 +19,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("Error"), description)
+    return _json(ref("Error"), description)
 
 
 def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -45,248 +31,6 @@ def _query(name: str, description: str, schema: dict[str, Any] | None = None) ->
         "schema": schema or {"type": "string"},
     }
 
-
-MARK = _obj({"at": TIME, "text": {"type": "string"}})
-
-SCHEMAS: dict[str, Any] = {
-    "Error": _obj(
-        {
-            "error": {"type": "string"},
-            "problems": {"type": "array", "items": {"type": "string"}},
-            "field": NULL_STR,
-        },
-        ["error"],
-    ),
-    "Index": _obj(
-        {
-            "name": {"type": "string"},
-            "links": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "rel": {"type": "string"},
-                        "href": {"type": "string"},
-                        "title": {"type": "string"},
-                        "methods": {"type": "array", "items": {"type": "string"}},
-                    },
-                    ["rel", "href"],
-                ),
-            },
-        }
-    ),
-    "Clock": _obj(
-        {
-            "mode": {"enum": ["real", "offset", "frozen"]},
-            "now": TIME,
-            "offset_seconds": {"type": "integer"},
-            "exchange_now": TIME,
-            "exchange_skew_seconds": {"type": "integer"},
-            "timezone": {"type": "string"},
-        }
-    ),
-    "Seed": _obj(
-        {
-            "name": {"type": "string"},
-            "source": NULL_STR,
-            "timezone": {"type": "string"},
-            "users": {"type": "integer"},
-            "appointments": {"type": "integer"},
-            "loaded_at": NULL_TIME,
-        }
-    ),
-    "SeedAnswer": _obj({"seed": _ref("Seed")}),
-    "Status": _obj(
-        {
-            "services": {"type": "object", "additionalProperties": {"type": "string"}},
-            "now": TIME,
-            "clock": _ref("Clock"),
-            "seed": _ref("Seed"),
-        }
-    ),
-    "Request": _obj(
-        {
-            "at": TIME,
-            "service": {"type": "string"},
-            "method": {"type": "string"},
-            "path": {"type": "string"},
-            "status": {"type": "integer"},
-            "operation": NULL_STR,
-            "mailbox": NULL_STR,
-            "impersonated": NULL_STR,
-            "account": NULL_STR,
-            "fault": NULL_STR,
-        }
-    ),
-    "Journal": _obj({"requests": {"type": "array", "items": _ref("Request")}}),
-    "Activity": _obj(
-        {
-            "activity": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "at": TIME,
-                        "service": {"type": "string"},
-                        "summary": {"type": "string"},
-                        "status": {"type": "integer"},
-                        "mailbox": NULL_STR,
-                        "account": NULL_STR,
-                        "fault": NULL_STR,
-                    }
-                ),
-            }
-        }
-    ),
-    "User": _obj(
-        {
-            "extension": {"type": "string"},
-            "name": {"type": "string"},
-            "email": NULL_STR,
-            "calendar_integration": {"type": "boolean"},
-            "auto_back_to_office": {"type": "boolean"},
-            "status": {"type": "string"},
-            "return_time": NULL_TIME,
-            "set_by": {"type": "string"},
-            "since": TIME,
-        }
-    ),
-    "Users": _obj({"users": {"type": "array", "items": _ref("User")}}),
-    "Fault": _obj(
-        {"service": {"type": "string"}, "kind": {"type": "string"}, "start": TIME, "end": TIME}
-    ),
-    "Faults": _obj({"faults": {"type": "array", "items": _ref("Fault")}}),
-    "Timeline": _obj(
-        {
-            "start": TIME,
-            "end": TIME,
-            "timezone": {"type": "string"},
-            "now": NULL_TIME,
-            "title": {"type": "string"},
-            "notes": {"type": "array", "items": {"type": "string"}},
-            "faults": {"type": "array", "items": _ref("Fault")},
-            "lanes": {"type": "array", "items": _ref("Lane")},
-        }
-    ),
-    "Lane": _obj(
-        {
-            "user": {"type": "string"},
-            "title": {"type": "string"},
-            "mailbox": NULL_STR,
-            "presence": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "start": TIME,
-                        "end": TIME,
-                        "status": {"type": "string"},
-                        "return_time": NULL_TIME,
-                        "set_by": {"type": "string"},
-                        "reason": {"type": "string"},
-                    }
-                ),
-            },
-            "appointments": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "id": {"type": "string"},
-                        "occurrence": {"type": "boolean"},
-                        "versions": {
-                            "type": "array",
-                            "minItems": 1,
-                            "items": _obj(
-                                {
-                                    "at": TIME,
-                                    "subject": {"type": "string"},
-                                    "start": TIME,
-                                    "end": TIME,
-                                    "change": {"type": "string"},
-                                }
-                            ),
-                        },
-                    }
-                ),
-            },
-            "polls": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "at": TIME,
-                        "outcome": {"enum": ["ok", "failed", "skipped"]},
-                        "detail": {"type": "string"},
-                    }
-                ),
-            },
-            "calls": {"type": "array", "items": MARK},
-            "mails": {"type": "array", "items": MARK},
-            "failures": {"type": "array", "items": MARK},
-            "decisions": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "at": TIME,
-                        "user": {"type": "string"},
-                        "appointment_id": {"type": "string"},
-                        "subject": {"type": "string"},
-                        "verdict": {"type": "string"},
-                    }
-                ),
-            },
-        }
-    ),
-    "MailSummary": _obj(
-        {
-            "id": {"type": "string"},
-            "mailbox": {"type": "string"},
-            "folder": {"type": "string"},
-            "subject": {"type": "string"},
-            "sender": {"type": "string"},
-            "recipients": {"type": "array", "items": {"type": "string"}},
-            "received": TIME,
-            "size": {"type": "integer"},
-            "sha256": {"type": "string"},
-            "smtp": {"type": ["object", "null"]},
-        }
-    ),
-    "MailDetail": {
-        "allOf": [
-            _ref("MailSummary"),
-            _obj(
-                {
-                    "headers": {
-                        "type": "array",
-                        "items": {
-                            "type": "array",
-                            "prefixItems": [{"type": "string"}, {"type": "string"}],
-                        },
-                    },
-                    "parts": {"type": "array", "items": {"type": "object"}},
-                    "text_parts": {
-                        "type": "array",
-                        "items": _obj(
-                            {
-                                "content_type": {"type": "string"},
-                                "charset": NULL_STR,
-                                "text": {"type": "string"},
-                            }
-                        ),
-                    },
-                    "attachments": {
-                        "type": "array",
-                        "items": _obj(
-                            {
-                                "index": {"type": "integer"},
-                                "filename": NULL_STR,
-                                "content_type": {"type": "string"},
-                                "size": {"type": "integer"},
-                            }
-                        ),
-                    },
-                    "defects": {"type": "array", "items": {"type": "string"}},
-                }
-            ),
-        ]
-    },
-}
 
 WINDOW = [
     _query(
@@ -312,7 +56,7 @@ def _paths() -> dict[str, Any]:
                     "200": {
                         "description": "the index",
                         "content": {
-                            "application/json": {"schema": _ref("Index")},
+                            "application/json": {"schema": ref("Index")},
                             "text/html": {"schema": {"type": "string"}},
                         },
                     }
@@ -328,7 +72,7 @@ def _paths() -> dict[str, Any]:
         "/control/status": {
             "get": {
                 "summary": "Served endpoints, the clock and the seed",
-                "responses": {"200": _json(_ref("Status"), "status")},
+                "responses": {"200": _json(ref("Status"), "status")},
             }
         },
         "/control/journal": {
@@ -342,7 +86,7 @@ def _paths() -> dict[str, Any]:
                     _query("since", "at or after this instant", TIME),
                     _query("limit", "only the latest N", {"type": "integer", "minimum": 1}),
                 ],
-                "responses": {"200": _json(_ref("Journal"), "requests"), "400": BAD},
+                "responses": {"200": _json(ref("Journal"), "requests"), "400": BAD},
             }
         },
         "/control/activity": {
@@ -353,19 +97,19 @@ def _paths() -> dict[str, Any]:
                     _query("service", "only this service (ews, webdav, owa, pbx, smtp, site)"),
                     _query("limit", "how many (default 100, at most 1000)", {"type": "integer"}),
                 ],
-                "responses": {"200": _json(_ref("Activity"), "activity"), "400": BAD},
+                "responses": {"200": _json(ref("Activity"), "activity"), "400": BAD},
             }
         },
         "/control/users": {
             "get": {
                 "summary": "PBX users with their presence now",
-                "responses": {"200": _json(_ref("Users"), "users")},
+                "responses": {"200": _json(ref("Users"), "users")},
             }
         },
         "/control/faults": {
             "get": {
                 "summary": "Fault windows (past, active and future)",
-                "responses": {"200": _json(_ref("Faults"), "faults")},
+                "responses": {"200": _json(ref("Faults"), "faults")},
             },
             "post": {
                 "summary": "Make a site service misbehave for a while",
@@ -388,27 +132,27 @@ def _paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "201": _json(_ref("Fault"), "the window"),
+                    "201": _json(ref("Fault"), "the window"),
                     "400": BAD,
                     "415": _error("not JSON"),
                 },
             },
             "delete": {
                 "summary": "End every fault window",
-                "responses": {"200": _json(_ref("Faults"), "no faults")},
+                "responses": {"200": _json(ref("Faults"), "no faults")},
             },
         },
         "/control/reset": {
             "post": {
                 "summary": "Empty the journals, fault windows and mail; restore the seed "
                 "(the clock stays as set)",
-                "responses": {"200": _json(_ref("SeedAnswer"), "the seed restored")},
+                "responses": {"200": _json(ref("SeedAnswer"), "the seed restored")},
             }
         },
         "/control/seed": {
             "get": {
                 "summary": "The seed served now",
-                "responses": {"200": _json(_ref("SeedAnswer"), "the seed")},
+                "responses": {"200": _json(ref("SeedAnswer"), "the seed")},
             },
             "post": {
                 "summary": "Load a scenario or seed file (its path, or the YAML itself) in place "
@@ -428,7 +172,7 @@ def _paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "200": _json(_ref("SeedAnswer"), "the seed loaded"),
+                    "200": _json(ref("SeedAnswer"), "the seed loaded"),
                     "400": _error("rejected: problems holds FILE:LINE: message lines"),
                     "413": _error("too large"),
                     "415": _error("neither YAML nor JSON"),
@@ -438,7 +182,7 @@ def _paths() -> dict[str, Any]:
         "/control/clock": {
             "get": {
                 "summary": "The clock the served simulators and the PBX read",
-                "responses": {"200": _json(_ref("Clock"), "the clock")},
+                "responses": {"200": _json(ref("Clock"), "the clock")},
             },
             "post": {
                 "summary": "Set the clock: real, offset (by offset or to at), frozen (at, "
@@ -461,7 +205,7 @@ def _paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "200": _json(_ref("Clock"), "the clock as set"),
+                    "200": _json(ref("Clock"), "the clock as set"),
                     "400": BAD,
                     "415": _error("not JSON"),
                 },
@@ -471,7 +215,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "The timeline model of a window, one lane per user",
                 "parameters": WINDOW,
-                "responses": {"200": _json(_ref("Timeline"), "the timeline"), "400": BAD},
+                "responses": {"200": _json(ref("Timeline"), "the timeline"), "400": BAD},
             }
         },
         "/control/timeline.svg": {
@@ -503,7 +247,7 @@ def _mail_paths() -> dict[str, Any]:
                 "summary": "Messages per mailbox",
                 "responses": {
                     "200": _json(
-                        _obj(
+                        obj(
                             {
                                 "mailboxes": {
                                     "type": "object",
@@ -522,7 +266,7 @@ def _mail_paths() -> dict[str, Any]:
                 "parameters": [_query("mailbox", "only this mailbox")],
                 "responses": {
                     "200": _json(
-                        _obj({"messages": {"type": "array", "items": _ref("MailSummary")}}),
+                        obj({"messages": {"type": "array", "items": ref("MailSummary")}}),
                         "messages",
                     ),
                     "404": missing,
@@ -533,7 +277,7 @@ def _mail_paths() -> dict[str, Any]:
             "get": {
                 "summary": "One message: headers, parts, text, attachments",
                 "parameters": [id_param],
-                "responses": {"200": _json(_ref("MailDetail"), "the message"), "404": missing},
+                "responses": {"200": _json(ref("MailDetail"), "the message"), "404": missing},
             }
         },
         "/api/mail/messages/{id}/raw": {
@@ -570,7 +314,7 @@ def _mail_paths() -> dict[str, Any]:
                 "summary": "Mail accepted for other domains (relaying allowed), never sent",
                 "responses": {
                     "200": _json(
-                        _obj({"messages": {"type": "array", "items": {"type": "object"}}}),
+                        obj({"messages": {"type": "array", "items": {"type": "object"}}}),
                         "messages",
                     )
                 },

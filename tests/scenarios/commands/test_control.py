@@ -31,6 +31,13 @@ users:
   - {extension: "101", name: Ben Krause, email: user2@domain.net, language: de}
 appointments:
   - {id: lunch, mailbox: user1@domain.net, subject: Lunch, start: "12:00", end: "13:00"}
+  - mailbox: user2@domain.net
+    subject: Standup
+    start: "09:00"
+    end: "09:15"
+    recurrence: {pattern: daily, count: 5}
+    exceptions:
+      - {date: 2026-01-07, subject: Standup (late), start: "10:00", end: "10:15"}
 """
 
 OTHER = """\
@@ -172,6 +179,7 @@ def test_status_and_ready_file_keys(
     body = check(openapi, "/control/status", "GET", control.get("/control/status"))
     assert body["services"]["webdav"] == ready["webdav"]
     assert body["seed"]["name"] == "Control API seed" and body["seed"]["users"] == 2
+    assert body["seed"]["appointments"] == 2
     assert body["clock"]["mode"] == "real"
 
 
@@ -208,7 +216,7 @@ def test_reset_empties_journals_faults_and_mail_and_restores_the_seed(
         "office",
         "office",
     ]
-    assert [i.subject for i in served.store.all_calendar_items()] == ["Lunch"]
+    assert [i.subject for i in served.store.all_calendar_items()] == ["Lunch", "Standup"]
     assert httpx.get(ready["pbx"] + "api/users/100/presence").json()["status"] == "office"
 
 
@@ -444,6 +452,30 @@ def test_timeline_model_and_svg(
         answer = control.get("/control/timeline.svg", params=bad)
         assert answer.status_code == 400, bad
         check(openapi, "/control/timeline.svg", "GET", answer)
+
+
+def test_timeline_draws_a_series_occurrences_with_their_exception(
+    control: httpx.Client, openapi: dict[str, Any]
+) -> None:
+    window = {"from": "2026-01-06T06:00:00+01:00", "to": "2026-01-07T12:00:00+01:00"}
+    model = check(
+        openapi, "/control/timeline", "GET", control.get("/control/timeline", params=window)
+    )
+    ben = model["lanes"][1]
+    rows = [
+        (t["occurrence"], [(v["change"], v["subject"], v["start"]) for v in t["versions"]])
+        for t in ben["appointments"]
+    ]
+    assert sorted(rows, key=lambda r: r[1][0][2]) == [
+        (True, [("created", "Standup", "2026-01-06T08:00:00+00:00")]),
+        (
+            True,
+            [
+                ("created", "Standup", "2026-01-07T08:00:00+00:00"),
+                ("moved, renamed", "Standup (late)", "2026-01-07T09:00:00+00:00"),
+            ],
+        ),
+    ]
 
 
 # ------------------------------------------------------------ plain errors
