@@ -86,9 +86,19 @@ def served(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def test_ready_file_names_every_served_endpoint(served: dict[str, str]) -> None:
-    assert {"ews", "pbx", "smtp", "smtps", "control", "mail", "ca_cert", "engine_config"} <= set(
-        served
-    )
+    assert {
+        "ews",
+        "webdav",
+        "owa",
+        "pbx",
+        "smtp",
+        "smtps",
+        "control",
+        "mail",
+        "dashboard",
+        "ca_cert",
+        "engine_config",
+    } <= set(served)
     assert served["ews"].startswith("https://127.0.0.1:")
     assert Path(served["ca_cert"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
     status = httpx.get(served["control"] + "status").json()
