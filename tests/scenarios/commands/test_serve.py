@@ -142,7 +142,11 @@ def test_engine_against_served_simulators_sets_presence(
         code = engine.wait(timeout=15)
     assert presence["set_by"] == "engine"  # type: ignore[index]
     assert code == 0, log.read_text()
-    assert "Traceback" not in log.read_text()
+    text = log.read_text()
+    assert "Traceback" not in text
+    # The operator's log: the change with its rule, not a line per HTTP request.
+    assert "INFO integration.scheduler: presence 100 (user1@domain.net): office -> lunch" in text
+    assert "HTTP Request:" not in text
     assert httpx.get(served["pbx"] + "api/users/101/presence").json()["status"] == "office"
     assert reads_by_mailbox(served) == {"user1@domain.net", "user2@domain.net"}
 
