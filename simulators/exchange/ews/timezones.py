@@ -8,11 +8,11 @@ here from the IANA zone for one year.
 
 from __future__ import annotations
 
-import calendar
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from simulators.exchange.ews.xmlkit import esc, fmt_duration
+from simulators.exchange.ews.meetingzone import definition_text
+from simulators.exchange.tzrules import rules_from_zone
 
 # Windows id -> (IANA zone, 2007 display name)
 WINDOWS_ZONES: dict[str, tuple[str, str]] = {
@@ -63,10 +63,6 @@ _BY_DISPLAY = {display: iana for iana, display in WINDOWS_ZONES.values()}
 _BY_IANA = {iana: (win, display) for win, (iana, display) in WINDOWS_ZONES.items()}
 _BY_IANA["Etc/UTC"] = _BY_IANA["UTC"]
 
-WEEK_INDEX = ("First", "Second", "Third", "Fourth")
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTH_NAMES = tuple(calendar.month_name)[1:]
-
 
 def iana_for(name: str | None) -> str | None:
     """The IANA zone for a Windows id, a 2007 display name or an IANA name; else None."""
@@ -97,58 +93,8 @@ def windows_name(iana: str) -> tuple[str, str]:
     return iana, f"(GMT{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}) {iana}"
 
 
-def _transitions(zone: ZoneInfo, year: int) -> list[datetime]:
-    """UTC instants in ``year`` where the zone's offset changes (to the minute)."""
-    found: list[datetime] = []
-    moment = datetime(year, 1, 1, tzinfo=UTC)
-    end = datetime(year + 1, 1, 1, tzinfo=UTC)
-    step = timedelta(days=1)
-    before = moment.astimezone(zone).utcoffset()
-    while moment < end:
-        after_moment = moment + step
-        after = after_moment.astimezone(zone).utcoffset()
-        if after != before:
-            low, high = moment, after_moment
-            while high - low > timedelta(minutes=1):
-                mid = low + (high - low) / 2
-                if mid.astimezone(zone).utcoffset() == before:
-                    low = mid
-                else:
-                    high = mid
-            found.append(high.replace(second=0, microsecond=0))
-            before = after
-        moment = after_moment
-    return found
-
-
-def _time_change(tag: str, offset: timedelta, at_local: datetime) -> str:
-    last_day = calendar.monthrange(at_local.year, at_local.month)[1]
-    index = "Last" if at_local.day + 7 > last_day else WEEK_INDEX[(at_local.day - 1) // 7]
-    return (
-        f"<t:{tag}><t:Offset>{fmt_duration(offset)}</t:Offset><t:RelativeYearlyRecurrence>"
-        f"<t:DaysOfWeek>{DAY_NAMES[at_local.weekday()]}</t:DaysOfWeek>"
-        f"<t:DayOfWeekIndex>{index}</t:DayOfWeekIndex>"
-        f"<t:Month>{MONTH_NAMES[at_local.month - 1]}</t:Month></t:RelativeYearlyRecurrence>"
-        f"<t:Time>{at_local.strftime('%H:%M:%S')}</t:Time></t:{tag}>"
-    )
-
-
 def time_zone_text(tag: str, iana: str, year: int) -> str:
-    """A 2007 TimeZoneType element: TimeZoneName, BaseOffset and, with DST, both rules."""
-    zone = ZoneInfo(iana)
+    """A 2007 TimeZoneType element: TimeZoneName, BaseOffset and, with DST, both rules
+    (the IANA zone's rules in ``year``)."""
     _, display = windows_name(iana)
-    changes = _transitions(zone, year)
-    january = datetime(year, 1, 15, tzinfo=UTC).astimezone(zone).utcoffset() or timedelta()
-    offsets = [moment.astimezone(zone).utcoffset() or timedelta() for moment in changes]
-    standard = min([january, *offsets])
-    parts = [f"<t:BaseOffset>{fmt_duration(-standard)}</t:BaseOffset>"]
-    if len(changes) == 2:
-        rules: dict[str, str] = {}
-        for moment, after in zip(changes, offsets, strict=True):
-            before = (moment - timedelta(minutes=1)).astimezone(zone).utcoffset() or timedelta()
-            # Windows states each change in the local time in force before it.
-            local_before = (moment + before).replace(tzinfo=None)
-            name = "Daylight" if after > standard else "Standard"
-            rules[name] = _time_change(name, standard - after, local_before)
-        parts += [rules.get("Standard", ""), rules.get("Daylight", "")]
-    return f'<t:{tag} TimeZoneName="{esc(display)}">{"".join(parts)}</t:{tag}>'
+    return definition_text(tag, rules_from_zone(iana, year, display))
