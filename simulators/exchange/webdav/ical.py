@@ -148,7 +148,7 @@ def _change_lines(
 
 def vtimezone_rules(rules: ZoneRules) -> list[str]:
     """A VTIMEZONE spelling out a stored definition (its yearly rules as written)."""
-    lines = ["BEGIN:VTIMEZONE", f"TZID:{tzid(rules)}"]
+    lines = ["BEGIN:VTIMEZONE", f"TZID:{_escape(rules.name)}"]  # a value: never quoted
     standard, daylight = rules.standard_offset, rules.daylight_offset
     if rules.daylight_starts is None or rules.daylight_ends is None or daylight is None:
         offset = _offset(standard)
