@@ -132,7 +132,7 @@ def parse_calendar(text: str, path: str = "<icalendar>") -> list[CapturedAppoint
         master = masters.get(uid)
         if master is None or master.recurrence is None:
             raise where.error(
-                block.line,
+                block.line_of("RECURRENCE-ID"),
                 f"RECURRENCE-ID of UID {uid}, but no recurring VEVENT with that UID",
             )
         if change is None:
@@ -172,7 +172,8 @@ def _event(
         busy_status=_busy(event),
         location=str(event.get("LOCATION", "")),
         created=_stamp(event, "CREATED"),
-        modified=_stamp(event, "LAST-MODIFIED") or _stamp(event, "DTSTAMP"),
+        # Not DTSTAMP: in an export that is when the file was written.
+        modified=_stamp(event, "LAST-MODIFIED"),
         zone=zone,
         source=f"{where.path}:{block.line}",
     )

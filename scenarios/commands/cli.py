@@ -67,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     capture.add_argument("--timezone", metavar="ZONE", help="the scenario's zone (IANA)")
     capture.add_argument("--key", help="pseudonym key (else $HARNESS_CAPTURE_KEY or random)")
     capture.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+
+    ics = commands.add_parser(
+        "import-ics", help="add an Outlook/OWA calendar export (.ics) to a seed or scenario file"
+    )
+    ics.add_argument("ics", metavar="FILE.ics")
+    ics.add_argument("--mailbox", required=True, metavar="ADDRESS")
+    target = ics.add_mutually_exclusive_group()
+    target.add_argument("--into", metavar="SEED.yaml", help="add to this file, in place")
+    target.add_argument("--out", metavar="FILE", help="write a new seed file")
+    ics.add_argument("--timezone", metavar="ZONE", help="the new seed's zone (IANA)")
     return parser
 
 
@@ -111,6 +121,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 timezone=args.timezone,
                 key=args.key,
                 force=args.force,
+            )
+        if args.command == "import-ics":  # exit 0 done, 2 a broken file or bad arguments
+            from scenarios.commands.importics import import_ics_command
+
+            return import_ics_command(
+                args.ics, args.mailbox, into=args.into, out_path=args.out, timezone=args.timezone
             )
     except ServiceError as exc:
         print(f"harness: {exc}", file=sys.stderr)

@@ -147,6 +147,8 @@ def appointment_lines(
     run_start: datetime,
     run_end: datetime,
     indent: str = "  ",
+    *,
+    explain_stamps: bool = True,
 ) -> Written:
     """One appointment as a block list item (``- mailbox: ..``) of ``appointments:``."""
     year = to_instant(appt.start, scenario_zone).year
@@ -180,13 +182,13 @@ def appointment_lines(
         written.created_later = created  # it appears during the run: a step
     else:
         if created is not None:
-            if created > run_end:
+            if created > run_end and explain_stamps:
                 notes.append(f"created {local_text(created, scenario_zone)}, after the run: seeded")
             created = min(created, run_start)
             fields.append(("created", quote(local_text(created, scenario_zone))))
         modified = appt.modified
         if modified is not None and created is not None and modified > created:
-            if modified > run_start:
+            if modified > run_start and explain_stamps:
                 notes.append(
                     f"modified {local_text(modified, scenario_zone)}, during or after the run: "
                     "stamped at the start"
