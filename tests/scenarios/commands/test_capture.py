@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -272,3 +273,18 @@ def test_bad_input_is_one_line_and_nothing_is_written(
     assert main([*base, "--from", "2026-03-06", "--to", "2026-03-07"]) == 2
     assert "exists; not overwritten" in capsys.readouterr().err
     assert out.read_text(encoding="utf-8") == "# the user's file\n"
+
+
+def test_the_documented_command_line(served: RunningSite, tmp_path: Path) -> None:
+    docs = Path(__file__).resolve().parents[3] / "docs" / "capture.md"
+    line = next(
+        row
+        for row in docs.read_text(encoding="utf-8").splitlines()
+        if row.startswith("harness capture ")
+    )
+    argv = shlex.split(line)[1:]
+    argv[argv.index("--config") + 1] = _config(served, "webdav", tmp_path)
+    argv[argv.index("--out") + 1] = str(tmp_path / "case-4711.yaml")
+    assert main(argv) == 0
+    scenario = load_scenario(tmp_path / "case-4711.yaml")
+    assert len(scenario.users) == 2 and len(scenario.seed.appointments) == 6

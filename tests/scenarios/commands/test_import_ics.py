@@ -178,3 +178,20 @@ def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit):
         main(["import-ics", str(EXPORT), "--mailbox", "a@b.c", "--into", "x", "--out", "y"])
     assert main(["import-ics", str(EXPORT), "--mailbox", "not an address"]) == 2
+
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "capture.md"
+
+
+def test_the_documented_export_gives_the_documented_seed(tmp_path: Path) -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    export = text.split("```ics\n", 1)[1].split("```", 1)[0]
+    seed = text.split("prints this seed", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert export == EXPORT.read_text(encoding="utf-8")  # the test data is the docs' example
+    path = tmp_path / "export.ics"
+    path.write_text(export, encoding="utf-8")
+    code, out, err = _run(str(path), "user2@domain.net")
+    assert code == 0, err
+    assert out == seed
+    for line in text.split("```text\n", 1)[1].split("```", 1)[0].splitlines():
+        assert line.split(": ", 1)[0].startswith("export.ics:")  # the error lines' shape
