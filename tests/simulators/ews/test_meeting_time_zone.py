@@ -17,6 +17,7 @@ from simulators.exchange.store import ExchangeStore
 from simulators.exchange.tzrules import YearlyChange
 from simulators.site import start_site
 from tests.conftest import ALICE, DOMAIN, EwsServer, default_seed
+from tests.schema_check import SKIP_REASON, load_schema, response_errors, schema_dir
 from tests.seeds import old_us_rules_series
 from tests.simulators.ews.soap import NS, distinguished, envelope, fault_code, messages, shape
 
@@ -179,3 +180,27 @@ def test_broken_definitions_are_refused(with_mtz: EwsServer, zone_xml: str, code
     content = _create_series(with_mtz, zone_xml)
     found = [m.findtext("m:ResponseCode", namespaces=NS) for m in messages(content)]
     assert found == [code] or fault_code(content) == code
+
+
+@pytest.mark.schema
+@pytest.mark.skipif(schema_dir() is None, reason=SKIP_REASON)
+def test_a_stored_definition_is_schema_valid(with_mtz: EwsServer) -> None:
+    folder = schema_dir()
+    assert folder is not None
+    schema = load_schema(str(folder))
+    handles = apply_seed(
+        with_mtz.store,
+        Seed(
+            service_account=default_seed().service_account,
+            mailboxes=[SeedMailbox(ALICE, "Alice Example")],
+            appointments=[old_us_rules_series(ALICE)],
+        ),
+    )
+    body = (
+        f"<m:GetItem>{shape('AllProperties', 'calendar:MeetingTimeZone')}"
+        f'<m:ItemIds><t:ItemId Id="{handles["old-rules"].id}"/></m:ItemIds></m:GetItem>'
+    )
+    content = with_mtz.post(envelope(body, impersonate=ALICE)).content
+    assert b"<t:BaseOffset>PT5H</t:BaseOffset>" in content
+    assert response_errors(content, schema) == []
+    apply_seed(with_mtz.store, default_seed())
