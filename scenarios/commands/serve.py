@@ -111,7 +111,7 @@ def serve(seed_path: str | None, host: str, port: int, ready_file: str | None) -
         seed, users, zone, polling = _demo()
     store = ExchangeStore(Clock())
     apply_seed(store, seed)
-    site = start_site(store, host=host, port=port, tls=True)
+    site = start_site(store, host=host, port=port, tls=True, webdav_auth=seed.webdav_auth)
     pbx = pbx_for(users, zone)
     pbx_server = PbxServer(pbx, host=host).start()
     sink = SmtpSink(store, SinkSettings(host=host, allow_relay=seed.allow_relay)).start()
