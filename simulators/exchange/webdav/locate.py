@@ -12,14 +12,11 @@ another user's mailbox without it is ``Forbidden`` (403), an unknown one ``NotFo
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-import threading
-import uuid
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, unquote, urlsplit
 
+from simulators.exchange.mapi_props import url_name_of
 from simulators.exchange.model import Account, Folder, Item, Mailbox
 from simulators.exchange.store import ExchangeStore
 
@@ -75,31 +72,19 @@ Target = RootTarget | FolderTarget | ItemTarget | MissingTarget | ScratchTarget
 
 
 class ItemNames:
-    """PR_URL_COMP_NAME of items, and their article numbers (PR_INTERNET_ARTICLE_NUMBER)."""
+    """PR_URL_COMP_NAME of items, and their article numbers (PR_INTERNET_ARTICLE_NUMBER).
 
-    def __init__(self) -> None:
-        self._names: dict[str, str] = {}
-        self._articles: dict[str, int] = {}
-        self._counter = itertools.count(1)
-        self._lock = threading.Lock()
+    Both belong to the item in the store (``url_name``, ``article``), so a name given
+    over WebDAV is the one EWS reports, and the other way round."""
 
     def name(self, item: Item) -> str:
-        found = self._names.get(item.id)
-        if found is not None:
-            return found
-        digest = hashlib.md5(item.id.encode(), usedforsecurity=False).digest()
-        return "{" + str(uuid.UUID(bytes=digest)).upper() + "}.EML"
+        return url_name_of(item)
 
     def assign(self, item: Item, name: str) -> None:
-        with self._lock:
-            self._names[item.id] = name
+        item.url_name = name
 
     def article(self, item: Item) -> int:
-        found = self._articles.get(item.id)
-        if found is None:
-            with self._lock:
-                found = self._articles.setdefault(item.id, next(self._counter))
-        return found
+        return item.article
 
     def find(self, items: list[Item], name: str) -> Item | None:
         wanted = name.lower()
