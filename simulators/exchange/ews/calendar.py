@@ -42,6 +42,7 @@ from simulators.exchange.ews.xmlkit import (
     words,
 )
 from simulators.exchange.model import CalendarItem, Occurrence
+from simulators.exchange.webdav.ical import calendar_text
 
 FREE_BUSY = ("Free", "Tentative", "Busy", "OOF", "NoData")
 
@@ -86,10 +87,20 @@ class CalView:
     busy_status: str
     modified: datetime
     original_start: datetime | None
+    row: Occurrence | None = None  # the expanded row, for occurrences and exceptions
 
     @property
     def folder_id(self) -> str:
         return self.master.folder_id
+
+    @property
+    def model(self) -> CalendarItem | Occurrence:
+        """What the store's properties are read from."""
+        return self.row if self.row is not None else self.master
+
+    def mime_content(self, store: Any) -> bytes:
+        """EWS MimeContent of a calendar item: its iCalendar (as Exchange 2007 gives it)."""
+        return calendar_text(self.master).encode("utf-8")
 
     @property
     def body(self) -> str:
@@ -118,6 +129,7 @@ def view_of(obj: CalendarItem | Occurrence) -> CalView:
             obj.busy_status,
             obj.modified,
             obj.original_start,
+            obj if obj.item_type != "Single" else None,
         )
     return CalView(
         obj.id,
@@ -313,7 +325,7 @@ ACCEPTED = frozenset(
 CLEARED: dict[str, Any] = {"subject": "", "body": "", "location": "", "recurrence": None}
 
 
-def read_calendar_item(element: Element) -> dict[str, Any]:
+def read_calendar_item(element: Element, require_times: bool = True) -> dict[str, Any]:
     """The store fields of a CalendarItem element (CreateItem)."""
     CALENDAR_ITEM.read(element)
     fields: dict[str, Any] = {}
@@ -323,7 +335,7 @@ def read_calendar_item(element: Element) -> dict[str, Any]:
         reader = READERS.get(local(child.tag))
         if reader is not None:
             fields[reader[0]] = reader[1](child)
-    if "start" not in fields or "end" not in fields:
+    if require_times and ("start" not in fields or "end" not in fields):
         missing = "Start" if "start" not in fields else "End"
         raise ResponseError(
             "ErrorRequiredPropertyMissing", f"Required property is missing: calendar:{missing}"
