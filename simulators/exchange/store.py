@@ -69,9 +69,22 @@ PUBLIC_ROOT = "publicfoldersroot"
 
 
 def _opaque_id(kind: str, key: str) -> str:
-    """An Exchange-looking, stable, opaque id (base64 like 'AAMk...')."""
-    digest = hashlib.sha1(f"{kind}:{key}".encode()).digest()
-    return "AAMk" + base64.b64encode(digest + kind.encode()[:2]).decode()
+    """An Exchange-looking, stable, opaque id: base64 of the 2007 EWS id layout (a
+    mailbox GUID as text, then a 70-byte entry id), 152 characters ('AAMkA...') as
+    on a real server. Clients rely on the length: DavMail takes a name of 144 or more
+    base64url characters for an item id."""
+    seed = f"{kind}:{key}".encode()
+    digest = hashlib.sha256(seed).digest()
+    guid = str(uuid.UUID(bytes=digest[:16]))
+    entry = (digest + hashlib.sha256(digest).digest() + hashlib.sha1(seed).digest())[:69]
+    raw = (
+        b"\x00\x03\x24\x00"
+        + guid.encode()
+        + b"\x01\x46\x00"
+        + entry
+        + kind.encode()[:2].ljust(2, b"_")
+    )
+    return base64.b64encode(raw).decode()
 
 
 class ExchangeStore(PropertyOperations, MailOperations):

@@ -9,9 +9,11 @@ and t:MeetingTimeZone is left out unless the front end is told to send it (see
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from simulators.exchange.ews.errors import ResponseError
 from simulators.exchange.ews.itemxml import (
@@ -42,6 +44,7 @@ from simulators.exchange.ews.xmlkit import (
     words,
 )
 from simulators.exchange.model import CalendarItem, Occurrence
+from simulators.exchange.recurrence import localize
 from simulators.exchange.webdav.ical import calendar_text
 
 FREE_BUSY = ("Free", "Tentative", "Busy", "OOF", "NoData")
@@ -329,18 +332,39 @@ def read_calendar_item(element: Element, require_times: bool = True) -> dict[str
     """The store fields of a CalendarItem element (CreateItem)."""
     CALENDAR_ITEM.read(element)
     fields: dict[str, Any] = {}
+    elements: dict[str, Element] = {}
     for child in element:
         if not isinstance(child.tag, str):
             continue
         reader = READERS.get(local(child.tag))
         if reader is not None:
             fields[reader[0]] = reader[1](child)
+            elements[reader[0]] = child
+    in_meeting_zone(fields, elements)
     if require_times and ("start" not in fields or "end" not in fields):
         missing = "Start" if "start" not in fields else "End"
         raise ResponseError(
             "ErrorRequiredPropertyMissing", f"Required property is missing: calendar:{missing}"
         )
     return fields
+
+
+_OFFSET = re.compile(r"(Z|[+-]\d\d:\d\d)$")
+
+
+def in_meeting_zone(fields: dict[str, Any], elements: dict[str, Element]) -> None:
+    """Exchange 2007 reads a Start/End without a UTC offset in the MeetingTimeZone the
+    same request sets (what DavMail relies on: it sends local times with the zone);
+    without one, such a time is UTC."""
+    zone = fields.get("time_zone")
+    if not zone:
+        return
+    for name in ("start", "end"):
+        element = elements.get(name)
+        if element is None or _OFFSET.search(text(element).strip()):
+            continue
+        naive = fields[name].replace(tzinfo=None)
+        fields[name] = localize(naive, ZoneInfo(zone))
 
 
 def read_update_value(name: str, child: Element) -> tuple[str, Any] | None:

@@ -299,6 +299,7 @@ def _extended_change(
 def _changes(updates: Element, target: Item | Occurrence) -> Changes:
     found = Changes()
     changes = found.fields
+    sources: dict[str, Element] = {}  # field -> the element its value came from
     is_calendar = isinstance(target, (CalendarItem, Occurrence))
     for update in _children(updates):
         verb = local(update.tag)
@@ -336,6 +337,10 @@ def _changes(updates: Element, target: Item | Occurrence) -> Changes:
             raise ResponseError("ErrorInvalidPropertySet")
         if change is not None:
             changes[change[0]] = change[1]
+            if value_el is not None:
+                sources[change[0]] = value_el
+    if is_calendar:
+        calendar.in_meeting_zone(changes, sources)
     if "recurrence" in changes:
         if isinstance(target, Occurrence):
             raise ResponseError("ErrorInvalidPropertySet", "An occurrence has no recurrence.")

@@ -26,8 +26,9 @@ from simulators.exchange.ews.middleware import FAULT_KEY, OPERATION_KEY
 from simulators.exchange.owa.gate import AuthGate, site_base
 from simulators.exchange.owa.sessions import SiteAuth
 from simulators.exchange.store import ExchangeStore, StoreError
-from simulators.exchange.webdav import search, writes
+from simulators.exchange.webdav import mail_writes, search, writes
 from simulators.exchange.webdav.locate import (
+    FolderTarget,
     ItemNames,
     LocateError,
     Locator,
@@ -43,7 +44,18 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Reply = tuple[str, list[tuple[str, str]], bytes]
 
 _XML_BODY_METHODS = frozenset({"PROPFIND", "PROPPATCH", "SEARCH", "LOCK"})
-_OWN_METHODS = frozenset({"SEARCH", "PROPPATCH", "DELETE", "GET", "HEAD"})
+_OWN_METHODS = frozenset(
+    {"SEARCH", "PROPPATCH", "DELETE", "GET", "HEAD", "PUT", "MKCOL", "MOVE", "COPY"}
+)
+_REQUEST_HEADERS = (
+    "if-match",
+    "if-none-match",
+    "content-type",
+    "destination",
+    "overwrite",
+    "saveinsent",
+    "translate",
+)
 
 
 def _wsgidav(scratch: ScratchSpace) -> WsgiDAVApp:
@@ -110,6 +122,8 @@ class WebDavFrontEnd:
             reply = self._own(method, environ, locator, target, root)
         except StoreError as exc:
             reply = _text("404 Not Found", exc.message)
+        except XmlBodyError as exc:
+            reply = _text("400 Bad Request", str(exc))
         return self._send(environ, start_response, reply)
 
     def _own(
@@ -129,6 +143,22 @@ class WebDavFrontEnd:
             return search.write(query, result)
         if isinstance(target, RootTarget):
             return self._root(method, environ, locator)
+        headers = {
+            name: environ[f"HTTP_{name.upper().replace('-', '_')}"]
+            for name in _REQUEST_HEADERS
+            if f"HTTP_{name.upper().replace('-', '_')}" in environ
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        if method == "PUT":
+            return mail_writes.put(locator, target, _read_body(environ), headers)
+        if method == "MKCOL":
+            body = _read_body(environ)
+            return mail_writes.mkcol(locator, target, parse_body(body) if body.strip() else None)
+        if method in ("MOVE", "COPY"):
+            return mail_writes.move_or_copy(locator, target, method, headers)
+        if method == "DELETE" and isinstance(target, FolderTarget):
+            return mail_writes.delete_folder(locator, target)
         if method == "PROPPATCH":
             try:
                 return writes.proppatch(locator, target, root)

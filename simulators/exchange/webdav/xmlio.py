@@ -13,6 +13,7 @@ milliseconds and 'Z', dateTime.rfc1123, int, boolean 0/1, mv.string with ``<c:v>
 
 from __future__ import annotations
 
+import base64
 import functools
 import re
 from collections.abc import Iterable
@@ -36,7 +37,9 @@ MAPI_ADDRESS = "http://schemas.microsoft.com/mapi/id/{00062004-0000-0000-c000-00
 REPL = "http://schemas.microsoft.com/repl/"
 
 _FIXED_PREFIXES = {DAV: "a", DT: "b", XMLV: "c", CALENDAR: "d", HTTPMAIL: "e"}
-_RFC1123_PROPS = frozenset({"DAV:getlastmodified"})
+# Exchange writes every date as dateTime.tz with milliseconds, DAV:getlastmodified too
+# (captured 2007 answers; DavMail parses it only so). No property is rfc1123 by default.
+_RFC1123_PROPS: frozenset[str] = frozenset()
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NAME_START = re.compile(r"[A-Za-z_\u00c0-\uffff]")
 _NAME_REST = re.compile(r"[^A-Za-z0-9._\-\u00b7-\uffff]")
@@ -102,6 +105,10 @@ def typed(prop: str, value: Any) -> tuple[str | list[str], str | None]:
         return ("1" if value else "0"), "boolean"
     if isinstance(value, int):
         return str(value), "int"
+    if isinstance(value, float):
+        return repr(value), "float"
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii"), "bin.base64"
     if isinstance(value, datetime):
         if prop in _RFC1123_PROPS:
             return format_rfc1123(value), "dateTime.rfc1123"

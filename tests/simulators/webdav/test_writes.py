@@ -44,7 +44,7 @@ def test_proppatch_on_a_new_name_creates_the_appointment(dav: DavSite) -> None:
     root = etree.fromstring(response.content)
     assert (
         root.findtext("a:response/a:href", namespaces=NS)
-        == f"{dav.url}/exchange/alice/Calendar/meeting-1.EML"
+        == f"{dav.url}/exchange/{ALICE}/Calendar/meeting-1.EML"
     )
     assert root.findtext("a:response/a:status", namespaces=NS) == "HTTP/1.1 201 Created"
     assert root.xpath("//a:propstat/a:status/text()", namespaces=NS) == ["HTTP/1.1 200 OK"]
