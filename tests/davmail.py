@@ -95,6 +95,7 @@ class DavMail:
     workdir: Path
     ports: dict[str, int] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    wire: bool = False  # log every byte DavMail exchanges with the harness
 
     @property
     def log_path(self) -> Path:
@@ -114,9 +115,9 @@ class DavMail:
             "davmail.logFileSize": "0",
             "log4j.rootLogger": "WARN",
             "log4j.logger.davmail": "DEBUG",
-            "log4j.logger.httpclient.wire": "WARN",
-            "log4j.logger.org.apache.http": "WARN",
-            "log4j.logger.org.apache.http.wire": "DEBUG",
+            # DavMail maps these onto HttpClient 4's loggers (org.apache.http.wire, ...).
+            "log4j.logger.httpclient.wire": "DEBUG" if self.wire else "WARN",
+            "log4j.logger.httpclient": "WARN",
         }
         for name in LISTENERS:
             lines[f"davmail.{name}Port"] = str(self.ports[name])
@@ -172,7 +173,7 @@ class DavMail:
         if not self.log_path.exists():
             return "(no DavMail log)"
         text = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join(line for line in text[-lines:] if "http.wire" not in line)
+        return "\n".join(line for line in text[-lines:] if ".wire" not in line)
 
     def url_of(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"

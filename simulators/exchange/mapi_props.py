@@ -13,6 +13,7 @@ and WebDAV (DavMail 6 asks for all of these; see its ``ews/Field.java``).
 
 from __future__ import annotations
 
+import email
 import hashlib
 import re
 from collections.abc import Callable
@@ -177,6 +178,28 @@ def _display_name(store: ExchangeStore, obj: Any) -> Any:
     return _subject(store, obj)
 
 
+def _body(store: ExchangeStore, obj: Any) -> Any:
+    """PR_BODY: an appointment's body; a message's text (its text/plain part, else HTML)."""
+    item = _item(obj)
+    if isinstance(item, CalendarItem):
+        return item.body
+    if isinstance(item, Message):
+        return message_text(item.mime)
+    return NA
+
+
+def message_text(mime: bytes) -> str:
+    """The text of a MIME message; '' when it has none or cannot be read."""
+    if not mime:
+        return ""
+    try:
+        parsed = email.message_from_bytes(mime, policy=default_policy)
+        part = parsed.get_body(preferencelist=("plain", "html"))  # type: ignore[attr-defined]
+        return str(part.get_content()) if part is not None else ""
+    except Exception:  # an unreadable body reads as empty, never as an error
+        return ""
+
+
 def _headers(store: ExchangeStore, obj: Any) -> Any:
     if not isinstance(obj, Message) or not obj.mime:
         return NA
@@ -296,7 +319,7 @@ PROPERTIES: dict[PropKey, Prop] = {
     T(0x0E08): Prop("Integer", _size),
     T(0x0E23): Prop("Integer", _on(ItemBase, CalendarItem)(lambda store, o: _item(o).article)),
     T(0x0FF9): Prop("Binary", _record_key),
-    T(0x1000): Prop("String", _attr("body", CalendarItem), "body", (CalendarItem,)),
+    T(0x1000): Prop("String", _body, "body", (CalendarItem,)),
     T(0x10F3): Prop("String", _url_name, "url_name", (ItemBase,)),
     T(0x3001): Prop("String", _display_name, "display_name", (Folder, Contact)),
     T(0x3007): Prop("SystemTime", _on(ItemBase, CalendarItem)(lambda store, o: _item(o).created)),
@@ -433,6 +456,7 @@ __all__ = [
     "ReadOnlyProperty",
     "field_changes",
     "header_value",
+    "message_text",
     "read",
     "stored_type",
     "url_name_of",

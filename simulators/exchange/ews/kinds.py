@@ -9,9 +9,7 @@ and ``contacts``.
 
 from __future__ import annotations
 
-import email
 from datetime import datetime
-from email.policy import default as default_policy
 from functools import cached_property
 from typing import Any
 
@@ -28,6 +26,7 @@ from simulators.exchange.ews.itemxml import (
     text_writer,
 )
 from simulators.exchange.ews.xmlkit import esc, fmt_bool
+from simulators.exchange.mapi_props import message_text
 from simulators.exchange.model import CalendarItem, Contact, Item, Message, Occurrence
 from simulators.exchange.store import ExchangeStore
 
@@ -52,14 +51,7 @@ class MessageView:
     @cached_property
     def body(self) -> str:
         """The text of the message (its text/plain part, else its HTML)."""
-        if not self.message.mime:
-            return ""
-        try:
-            parsed = email.message_from_bytes(self.message.mime, policy=default_policy)
-            part = parsed.get_body(preferencelist=("plain", "html"))  # type: ignore[attr-defined]
-            return str(part.get_content()) if part is not None else ""
-        except Exception:  # an unreadable MIME body reads as empty, never as an error
-            return ""
+        return message_text(self.message.mime)
 
     @property
     def created(self) -> datetime:

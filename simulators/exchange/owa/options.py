@@ -51,9 +51,11 @@ def _regional(mailbox: Mailbox) -> str:
         f'<option value="{esc(w)}"{" selected" if w == current else ""}>{esc(d)}</option>'
         for w, d in zones.items()
     )
+    # Label and list on one line, as OWA 2007 writes them: clients take the selected
+    # option of the first line that names selTmZn.
     return (
-        '<h2 id="options-regional">Regional Settings</h2>'
-        '<p><label for="selTmZn">Current time zone:</label>\n'
+        '<h2 id="options-regional">Regional Settings</h2>\n'
+        '<p><label for="selTmZn">Current time zone:</label> '
         f'<select id="selTmZn" name="selTmZn">{options}</select></p>\n'
     )
 

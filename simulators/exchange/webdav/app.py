@@ -26,7 +26,7 @@ from simulators.exchange.ews.middleware import FAULT_KEY, OPERATION_KEY
 from simulators.exchange.owa.gate import AuthGate, site_base
 from simulators.exchange.owa.sessions import SiteAuth
 from simulators.exchange.store import ExchangeStore, StoreError
-from simulators.exchange.webdav import mail_writes, search, writes
+from simulators.exchange.webdav import galfind, mail_writes, search, writes
 from simulators.exchange.webdav.locate import (
     FolderTarget,
     ItemNames,
@@ -39,6 +39,7 @@ from simulators.exchange.webdav.locate import (
 from simulators.exchange.webdav.provider import LOCATOR_KEY, ExchangeProvider
 from simulators.exchange.webdav.scratch import ScratchSpace
 from simulators.exchange.webdav.xmlio import XmlBodyError, parse_body
+from simulators.http_out import iis_error_page
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Reply = tuple[str, list[tuple[str, str]], bytes]
@@ -129,6 +130,8 @@ class WebDavFrontEnd:
     def _own(
         self, method: str, environ: dict[str, Any], locator: Locator, target: Target, root: Any
     ) -> Reply:
+        if method in ("GET", "HEAD") and galfind.is_galfind(environ.get("QUERY_STRING", "")):
+            return galfind.galfind(self.store, environ.get("QUERY_STRING", ""))
         if method == "SEARCH":
             path = _decoded_path(environ)
             try:
@@ -194,6 +197,7 @@ class WebDavFrontEnd:
 
     def _to_wsgidav(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         method = environ.get("REQUEST_METHOD")
+        error_page: list[bytes] = []
 
         def shaped(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             if status.startswith("207"):
@@ -210,9 +214,20 @@ class WebDavFrontEnd:
                 headers.append(("DASL", "<DAV:sql>"))
             if status[:1] in ("4", "5"):
                 environ.setdefault(FAULT_KEY, status)
+                # IIS's error page instead of wsgidav's (which names wsgidav, its version
+                # and sometimes the exception).
+                error_page[:] = [iis_error_page(status)]
+                headers = [
+                    h for h in headers if h[0].lower() not in ("content-length", "content-type")
+                ]
+                headers += [
+                    ("Content-Type", "text/html"),
+                    ("Content-Length", str(len(error_page[0]))),
+                ]
             return start_response(status, headers, exc_info)
 
-        return self.dav(environ, shaped)
+        result = self.dav(environ, shaped)
+        return _replacing_errors(result, error_page)
 
     @staticmethod
     def _send(environ: dict[str, Any], start_response: Callable[..., Any], reply: Reply) -> Any:
@@ -221,6 +236,17 @@ class WebDavFrontEnd:
             environ.setdefault(FAULT_KEY, status)
         start_response(status, [*headers, ("Content-Length", str(len(body)))])
         return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
+
+
+def _replacing_errors(result: Iterable[bytes], error_page: list[bytes]) -> Iterable[bytes]:
+    """wsgidav's body, or IIS's error page when the answer was an error."""
+    try:
+        chunks = [chunk for chunk in result if not error_page]
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return list(error_page) if error_page else chunks
 
 
 def _text(status: str, message: str) -> Reply:

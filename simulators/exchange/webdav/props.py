@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from simulators.exchange.mapi_props import message_text
 from simulators.exchange.model import CalendarItem, Contact, Folder, Item, Message, Occurrence
 from simulators.exchange.webdav.ical import appointment_rrule, deleted_starts, item_mime
 from simulators.exchange.webdav.mapi_names import key_of
@@ -344,7 +345,8 @@ _MESSAGE: dict[str, Getter] = {
     HTTPMAIL + "subject": lambda r: _message(r).subject,
     HTTPMAIL + "from": lambda r: _message(r).sender or None,
     HTTPMAIL + "to": lambda r: ", ".join(_message(r).recipients) or None,
-    HTTPMAIL + "date": lambda r: _message(r).created,
+    HTTPMAIL + "date": lambda r: _message(r).sent or _message(r).created,
+    HTTPMAIL + "textdescription": lambda r: message_text(_message(r).mime),
     HTTPMAIL + "datereceived": lambda r: _message(r).created,
 }
 
