@@ -29,7 +29,11 @@ LISTENERS = ("caldav", "imap", "smtp", "ldap", "pop")
 
 
 def davmail_available() -> bool:
-    return DAVMAIL_JAR.exists() and shutil.which("java") is not None and shutil.which("keytool") is not None
+    return (
+        DAVMAIL_JAR.exists()
+        and shutil.which("java") is not None
+        and shutil.which("keytool") is not None
+    )
 
 
 def free_ports(count: int) -> list[int]:
@@ -58,9 +62,21 @@ def truststore(ca_pem: Path, target: Path, password: str = "changeit") -> Path:
         single = target.with_name(f"ca{index}.pem")
         single.write_text(block + "\n")
         subprocess.run(
-            ["keytool", "-importcert", "-noprompt", "-alias", f"harness-ca-{index}",
-             "-file", str(single), "-keystore", str(target), "-storetype", "PKCS12",
-             "-storepass", password],
+            [
+                "keytool",
+                "-importcert",
+                "-noprompt",
+                "-alias",
+                f"harness-ca-{index}",
+                "-file",
+                str(single),
+                "-keystore",
+                str(target),
+                "-storetype",
+                "PKCS12",
+                "-storepass",
+                password,
+            ],
             check=True,
             capture_output=True,
         )
@@ -147,8 +163,12 @@ class DavMail:
         out.close()
         try:
             _wait_for(
-                lambda: self.process is not None
-                and (self.process.poll() is not None or all(map(_listening, self.ports.values()))),
+                lambda: (
+                    self.process is not None
+                    and (
+                        self.process.poll() is not None or all(map(_listening, self.ports.values()))
+                    )
+                ),
                 timeout,
                 f"DavMail ({self.mode}) to listen",
             )
@@ -211,8 +231,16 @@ def serve_harness(seed: Path, workdir: Path, timeout: float = 60.0) -> Served:
     log_path = workdir / "serve.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "scenarios.commands.cli", "serve", "--seed", str(seed),
-         "--ready-file", str(ready)],
+        [
+            sys.executable,
+            "-m",
+            "scenarios.commands.cli",
+            "serve",
+            "--seed",
+            str(seed),
+            "--ready-file",
+            str(ready),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=log,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -228,4 +256,13 @@ def serve_harness(seed: Path, workdir: Path, timeout: float = 60.0) -> Served:
     return Served(json.loads(ready.read_text(encoding="utf-8")), process, log_path)
 
 
-__all__ = ["DAVMAIL_JAR", "SKIP_REASON", "DavMail", "Served", "davmail_available", "free_ports", "serve_harness", "truststore"]
+__all__ = [
+    "DAVMAIL_JAR",
+    "SKIP_REASON",
+    "DavMail",
+    "Served",
+    "davmail_available",
+    "free_ports",
+    "serve_harness",
+    "truststore",
+]
