@@ -280,7 +280,7 @@ class MailOperations:
         store = self._store()
         with self._lock:
             if not name.strip():
-                raise StoreError("ErrorInvalidFolderName", "The folder name is empty.")
+                raise StoreError("ErrorFolderSavePropertyError", "The folder name is empty.")
             if any(c.display_name.lower() == name.lower() for c in store.children(parent)):
                 raise StoreError(
                     "ErrorFolderExists", "A folder with the specified name already exists."

@@ -158,7 +158,7 @@ def _folder_update(call: EwsCall, folder: Folder, update: Element) -> None:
     value = text(found).strip()
     if element == "DisplayName":
         if not value:
-            raise ResponseError("ErrorInvalidFolderName", "The folder name is empty.")
+            raise ResponseError("ErrorFolderSavePropertyError", "The folder name is empty.")
         parent = call.store.folders.get(folder.parent_id or "")
         siblings = call.store.children(parent) if parent is not None else []
         if any(f.display_name.lower() == value.lower() and f.id != folder.id for f in siblings):
