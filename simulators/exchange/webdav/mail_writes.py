@@ -136,7 +136,7 @@ def mkcol(locator: Locator, target: Any, root: etree._Element | None) -> Reply:
         for element in root.iter():
             if not isinstance(element.tag, str) or not element.tag.startswith("{"):
                 continue
-            ns, _, local = element.tag[1:].partition("}")
+            ns, _, local = element.tag[1:].rpartition("}")  # a namespace may hold "}"
             if ns + unescape_name(local) == FOLDER_CLASS:
                 folder_class = "".join(element.itertext()).strip() or folder_class
         plan = plan_patch(root, creating=True, kind="folder")

@@ -85,7 +85,7 @@ Getter = Callable[[Row], Any]
 def value(row: Row, name: str) -> Any:
     """The value of property ``name`` on ``row``, None when it has none."""
     if name.startswith("{"):
-        ns, _, local = name[1:].partition("}")
+        ns, _, local = name[1:].rpartition("}")  # a namespace may hold "}"
         name = ns + local
     getter = _COMMON.get(name)
     if getter is None:

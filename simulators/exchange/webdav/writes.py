@@ -149,7 +149,7 @@ def plan_patch(root: etree._Element, creating: bool, kind: Kind = "appointment")
             for element in prop:
                 if not isinstance(element.tag, str):
                     continue
-                ns, _, local = element.tag[1:].partition("}")
+                ns, _, local = element.tag[1:].rpartition("}")  # a namespace may hold "}"
                 name = ns + unescape_name(local)
                 plan.names.append(name)
                 if name == _CONTENT_CLASS:
@@ -305,7 +305,7 @@ def _prop_names(root: etree._Element) -> list[str]:
     for prop in root.iter(f"{{{DAV}}}prop"):
         for element in prop:
             if isinstance(element.tag, str):
-                ns, _, local = element.tag[1:].partition("}")
+                ns, _, local = element.tag[1:].rpartition("}")  # a namespace may hold "}"
                 names.append(ns + local)
     return names
 

@@ -45,6 +45,12 @@ _NAME_START = re.compile(r"[A-Za-z_\u00c0-\uffff]")
 _NAME_REST = re.compile(r"[^A-Za-z0-9._\-\u00b7-\uffff]")
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+# Exchange's MAPI namespaces hold braces ("mapi/id/{GUID}/"), which libxml2 calls invalid
+# URIs; a body whose only complaint is that is read again with that check relaxed.
+_NS_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True
+)
+_NS_URI_WARNINGS = frozenset({"WAR_NS_URI", "WAR_NS_URI_RELATIVE"})
 
 
 class XmlBodyError(ValueError):
@@ -58,7 +64,9 @@ def parse_body(body: bytes) -> etree._Element:
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as exc:
-        raise XmlBodyError(f"the request body is not well-formed XML: {exc}") from None
+        if not exc.error_log or any(e.type_name not in _NS_URI_WARNINGS for e in exc.error_log):
+            raise XmlBodyError(f"the request body is not well-formed XML: {exc}") from None
+        root = etree.fromstring(body, _NS_PARSER)
     info = root.getroottree().docinfo
     if info.doctype or info.internalDTD is not None:
         raise XmlBodyError("DOCTYPE declarations are not allowed in request bodies")
@@ -69,7 +77,7 @@ def split_name(prop: str) -> tuple[str, str]:
     """A property name as (namespace, local name), Clark ``{ns}local`` or Exchange
     ``nslocal``: the local name follows the last ':', '/' or '#'."""
     if prop.startswith("{"):
-        ns, _, local = prop[1:].partition("}")
+        ns, _, local = prop[1:].rpartition("}")  # a namespace may hold "}"
         return ns, local
     cut = max(prop.rfind(":"), prop.rfind("/"), prop.rfind("#")) + 1
     return prop[:cut], prop[cut:]
