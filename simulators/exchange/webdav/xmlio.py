@@ -37,8 +37,10 @@ MAPI_ADDRESS = "http://schemas.microsoft.com/mapi/id/{00062004-0000-0000-c000-00
 REPL = "http://schemas.microsoft.com/repl/"
 
 _FIXED_PREFIXES = {DAV: "a", DT: "b", XMLV: "c", CALENDAR: "d", HTTPMAIL: "e"}
-# Exchange writes every date as dateTime.tz with milliseconds, DAV:getlastmodified too
-# (captured 2007 answers; DavMail parses it only so). No property is rfc1123 by default.
+# Exchange writes every date as dateTime.tz with milliseconds, DAV:getlastmodified too:
+# a captured Exchange PROPFIND answer has <a:getlastmodified b:dt="dateTime.tz">
+# 2010-05-08T13:23:58.513Z</a:getlastmodified>, and DavMail's DavExchangeSession parses
+# DAV:getlastmodified from SEARCH answers only as yyyy-MM-dd'T'HH:mm:ss.SSS'Z'.
 _RFC1123_PROPS: frozenset[str] = frozenset()
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NAME_START = re.compile(r"[A-Za-z_\u00c0-\uffff]")
