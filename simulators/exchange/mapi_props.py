@@ -388,16 +388,6 @@ def read(store: ExchangeStore, obj: Target, key: PropKey, type_name: str | None 
     return coerce(type_name, stored[1]) if type_name else stored[1]
 
 
-def stored_type(obj: Target, key: PropKey) -> str | None:
-    """The type a stored property was written with (None: not stored, or the model's)."""
-    prop = PROPERTIES.get(key)
-    if prop is not None:
-        return prop.type
-    bag = _item(obj).extended if isinstance(obj, Occurrence) else obj.extended
-    stored = bag.get(key)
-    return stored[0] if stored else None
-
-
 class ReadOnlyProperty(ValueError):
     """A computed property: Exchange answers ErrorInvalidPropertySet to a write."""
 
@@ -458,7 +448,6 @@ __all__ = [
     "header_value",
     "message_text",
     "read",
-    "stored_type",
     "url_name_of",
     "write_plan",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from simulators.exchange import mapi_props
@@ -109,9 +108,4 @@ class PropertyOperations:
             item.version += 1
 
 
-def changed_at(store: ExchangeStore, folder: Folder) -> datetime | None:
-    """When a folder's contents last changed (PR_LOCAL_COMMIT_TIME_MAX)."""
-    return mapi_props.read(store, folder, PropKey.tagged(0x670A))  # type: ignore[no-any-return]
-
-
-__all__ = ["PropertyOperations", "PropertyWrite", "changed_at"]
+__all__ = ["PropertyOperations", "PropertyWrite"]

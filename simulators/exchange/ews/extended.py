@@ -154,15 +154,10 @@ def read_extended_property(element: Element) -> tuple[ExtendedPath, Any]:
         raise ResponseError("ErrorInvalidExtendedPropertyValue", str(exc)) from None
 
 
-def is_extended_path(element: Element) -> bool:
-    return element.tag == EXTENDED_FIELD_URI
-
-
 __all__ = [
     "EXTENDED_FIELD_URI",
     "EXTENDED_PROPERTY",
     "ExtendedPath",
-    "is_extended_path",
     "property_text",
     "read_extended_path",
     "read_extended_property",
