@@ -35,8 +35,7 @@ from simulators.exchange.ews.middleware import (
 from simulators.exchange.owa import OWA_PREFIX, OwaFrontEnd, SiteAuth
 from simulators.exchange.store import ExchangeStore
 from simulators.exchange.webdav import WEBDAV_PREFIXES, WebDavFrontEnd
-
-SERVER_HEADER = "Microsoft-IIS/7.0"
+from simulators.http_out import SERVER_HEADER, OneSendGateway, with_iis_headers
 
 _NOT_FOUND = (
     b"<html><head><title>The resource cannot be found.</title></head><body>"
@@ -84,6 +83,13 @@ class SiteDispatcher:
         self.internal.append(Mount(prefix.lower(), app, "harness"))
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        def iis(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            # IIS names itself on every answer (cheroot would send its server_name).
+            return start_response(status, with_iis_headers(headers), exc_info)
+
+        return self._route(environ, iis)
+
+    def _route(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "") or "/"
         lowered = path.lower()
         for mount in (*self.internal, *self.mounts):
@@ -223,6 +229,7 @@ def start_site(
     dispatcher.mount(OWA_PREFIX, OwaFrontEnd(store, auth), "owa")
     server = wsgi.Server((host, port), dispatcher, numthreads=threads, server_name=host)
     server.version = SERVER_HEADER
+    server.gateway = OneSendGateway  # a small answer in one send (one TLS record), as IIS
     tmpdir = ca_path = None
     if tls:
         tmpdir, ca_path, cert_path, key_path = _tls_files(host)

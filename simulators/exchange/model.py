@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from simulators.exchange.recurrence import Recurrence
@@ -20,7 +20,18 @@ from simulators.exchange.tzrules import ZoneRules
 
 BusyStatus = Literal["Free", "Tentative", "Busy", "OOF", "NoData"]
 CalendarItemType = Literal["Single", "Occurrence", "Exception", "RecurringMaster"]
-FolderKind = Literal["root", "mail", "calendar", "contacts", "public_root", "public"]
+FolderKind = Literal[
+    "root",
+    "mail",
+    "calendar",
+    "contacts",
+    "tasks",
+    "notes",
+    "journal",
+    "search",
+    "public_root",
+    "public",
+]
 
 ALL_MAILBOXES = "*"
 
@@ -68,6 +79,11 @@ class Folder:
     distinguished: str | None = None  # "calendar", "inbox", "publicfoldersroot", ...
     child_ids: list[str] = field(default_factory=list)
     item_ids: list[str] = field(default_factory=list)
+    # Extended (MAPI) properties a client set, by ``mapi.PropKey`` (see ``mapi``).
+    extended: dict[Any, Any] = field(default_factory=dict)
+    # When its contents last changed (PR_LOCAL_COMMIT_TIME_MAX); None: never since creation.
+    changed: datetime | None = None
+    hidden: bool = False  # outside the IPM subtree clients browse (NON_IPM_SUBTREE)
 
 
 @dataclass
@@ -90,6 +106,10 @@ class ItemBase:
     created: datetime
     modified: datetime
     version: int = 1
+    # Extended (MAPI) properties a client set, by ``mapi.PropKey`` (see ``mapi``).
+    extended: dict[Any, Any] = field(default_factory=dict)
+    article: int = 0  # PR_INTERNET_ARTICLE_NUMBER: its number in the store, never reused
+    url_name: str | None = None  # PR_URL_COMP_NAME a client gave it ("{GUID}.EML" if None)
 
     @property
     def change_key(self) -> str:
@@ -155,12 +175,22 @@ class Contact(ItemBase):
 
 @dataclass
 class Message(ItemBase):
-    """A mail in an inbox, as delivered (the SMTP sink fills these)."""
+    """A mail: delivered into an inbox (the SMTP sink fills these), or saved by a
+    client (a draft, a sent copy). ``mime`` is the message as RFC 822 bytes; the
+    other fields are what Exchange promotes from its headers."""
 
     subject: str = ""
     sender: str = ""
     recipients: list[str] = field(default_factory=list)
     mime: bytes = b""
+    is_read: bool = False
+    is_draft: bool = False
+    item_class: str = "IPM.Note"
+    cc: list[str] = field(default_factory=list)
+    bcc: list[str] = field(default_factory=list)
+    message_id: str = ""
+    sent: datetime | None = None  # the Date header; None: not sent
+    received: datetime | None = None  # PR_MESSAGE_DELIVERY_TIME; None: when created
 
 
 Item = CalendarItem | Contact | Message

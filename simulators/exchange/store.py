@@ -41,8 +41,14 @@ from simulators.exchange.model import (
     OccurrenceOverride,
 )
 from simulators.exchange.recurrence import localize, occurrence_starts
+from simulators.exchange.store_errors import StoreError
+from simulators.exchange.store_mail import MailOperations
+from simulators.exchange.store_props import PropertyOperations
 
-# Distinguished folders of every mailbox: (distinguished id, kind, class, en name, de name).
+# Distinguished folders of every mailbox: (distinguished id, kind, class, en name, de name),
+# parents before children; each lives under msgfolderroot unless FOLDER_PARENTS says
+# otherwise. These are the default folders of an Exchange 2007 mailbox, with the
+# 2007 distinguished ids (t:DistinguishedFolderIdNameType of the 2007 SP1 schema).
 MAILBOX_FOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
     (
         "msgfolderroot",
@@ -57,27 +63,44 @@ MAILBOX_FOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
     ("sentitems", "mail", "IPF.Note", "Sent Items", "Gesendete Objekte"),
     ("deleteditems", "mail", "IPF.Note", "Deleted Items", "Gelöschte Objekte"),
     ("drafts", "mail", "IPF.Note", "Drafts", "Entwürfe"),
+    ("outbox", "mail", "IPF.Note", "Outbox", "Postausgang"),
+    ("junkemail", "mail", "IPF.Note", "Junk E-mail", "Junk-E-Mail"),
+    ("tasks", "tasks", "IPF.Task", "Tasks", "Aufgaben"),
+    ("journal", "journal", "IPF.Journal", "Journal", "Journal"),
+    ("notes", "notes", "IPF.StickyNote", "Notes", "Notizen"),
+    ("searchfolders", "search", "", "Finder", "Finder"),
+    ("voicemail", "search", "IPF.Note.Microsoft.Voicemail", "Voice Mail", "Voicemail"),
 )
+# Folders outside the Top of Information Store (NON_IPM_SUBTREE over WebDAV).
+FOLDER_PARENTS = {"msgfolderroot": "root", "searchfolders": "root", "voicemail": "searchfolders"}
 PUBLIC_ROOT = "publicfoldersroot"
 
 
-class StoreError(Exception):
-    """A failure with the Exchange response code that names it."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 def _opaque_id(kind: str, key: str) -> str:
-    """An Exchange-looking, stable, opaque id (base64 like 'AAMk...')."""
-    digest = hashlib.sha1(f"{kind}:{key}".encode()).digest()
-    return "AAMk" + base64.b64encode(digest + kind.encode()[:2]).decode()
+    """An Exchange-looking, stable, opaque id: base64 of the 2007 EWS id layout (a
+    mailbox GUID as text, then a 70-byte entry id), 152 characters ('AAMkA...') as
+    on a real server. Clients rely on the length: DavMail takes a name of 144 or more
+    base64url characters for an item id."""
+    seed = f"{kind}:{key}".encode()
+    digest = hashlib.sha256(seed).digest()
+    guid = str(uuid.UUID(bytes=digest[:16]))
+    entry = (digest + hashlib.sha256(digest).digest() + hashlib.sha1(seed).digest())[:69]
+    raw = (
+        b"\x00\x03\x24\x00"
+        + guid.encode()
+        + b"\x01\x46\x00"
+        + entry
+        + kind.encode()[:2].ljust(2, b"_")
+    )
+    return base64.b64encode(raw).decode()
 
 
-class ExchangeStore:
-    """An in-memory Exchange organisation on a (possibly skewed) clock."""
+class ExchangeStore(PropertyOperations, MailOperations):
+    """An in-memory Exchange organisation on a (possibly skewed) clock.
+
+    Extended (MAPI) properties are ``PropertyOperations``' (``store_props``); mail
+    (drafts, sending, moving and copying items, folders clients make) is
+    ``MailOperations``' (``store_mail``)."""
 
     def __init__(self, clock: Clock | None = None, domain: str = "domain.net") -> None:
         self.clock = clock or Clock()
@@ -96,6 +119,8 @@ class ExchangeStore:
             self.items: dict[str, Item] = {}
             self._occurrence_ids: dict[str, tuple[str, datetime]] = {}
             self._counter = itertools.count(1)
+            self._articles = itertools.count(1)  # PR_INTERNET_ARTICLE_NUMBER of new items
+            self._next_article = 1
             root = Folder(
                 id=_opaque_id("pf", PUBLIC_ROOT),
                 display_name="IPM_SUBTREE",
@@ -158,13 +183,11 @@ class ExchangeStore:
                 smtp=key, display_name=display_name or key, language=language, time_zone=time_zone
             )
             root = self._new_folder("root", "root", "IPF.Note", "Root", key, None, "root")
-            top_id = root.id
+            made = {"root": root.id}
             for dist, kind, cls, en, de in MAILBOX_FOLDERS:
                 name = de if language == "de" else en
-                parent = root.id if dist == "msgfolderroot" else top_id
-                folder = self._new_folder(dist, kind, cls, name, key, parent, dist)
-                if dist == "msgfolderroot":
-                    top_id = folder.id
+                parent = made[FOLDER_PARENTS.get(dist, "msgfolderroot")]
+                made[dist] = self._new_folder(dist, kind, cls, name, key, parent, dist).id
             mailbox.folders = {
                 f.distinguished: f.id
                 for f in self.folders.values()
@@ -193,6 +216,7 @@ class ExchangeStore:
             mailbox=mailbox,
             parent_id=parent_id,
             distinguished=distinguished,
+            changed=self._now(),
         )
         self.folders[folder.id] = folder
         if parent_id:
@@ -429,8 +453,17 @@ class ExchangeStore:
 
     def _place(self, item: Item) -> Item:
         self.items[item.id] = item
-        self.folders[item.folder_id].item_ids.append(item.id)
+        folder = self.folders[item.folder_id]
+        folder.item_ids.append(item.id)
+        folder.changed = self._now()
+        if not item.article:
+            item.article = next(self._articles)
+            self._next_article = item.article + 1
         return item
+
+    def next_article(self) -> int:
+        """The article number the next new item gets (PR_ARTICLE_NUM_NEXT)."""
+        return self._next_article
 
     def new_item_id(self) -> str:
         return _opaque_id("i", f"{uuid.uuid4()}")
@@ -557,7 +590,9 @@ class ExchangeStore:
                 self._changed(target, "deleted", target.master.modified)
                 return
             del self.items[target.id]
-            self.folders[target.folder_id].item_ids.remove(target.id)
+            folder = self.folders[target.folder_id]
+            folder.item_ids.remove(target.id)
+            folder.changed = self._now()
             self._changed(target, "deleted", self._now())
 
     def modify_occurrence(self, master: CalendarItem, original_date: date, **changes: Any) -> None:
@@ -606,4 +641,4 @@ class ExchangeStore:
         return [i for i in self.items.values() if isinstance(i, CalendarItem)]
 
 
-__all__ = ["MAILBOX_FOLDERS", "PUBLIC_ROOT", "ExchangeStore", "StoreError"]
+__all__ = ["FOLDER_PARENTS", "MAILBOX_FOLDERS", "PUBLIC_ROOT", "ExchangeStore", "StoreError"]

@@ -10,9 +10,11 @@ client's bias and rules, ``ZoneRules``) reports that definition and its name.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from simulators.exchange.ews.errors import ResponseError
 from simulators.exchange.ews.itemxml import (
@@ -45,6 +47,8 @@ from simulators.exchange.ews.xmlkit import (
     words,
 )
 from simulators.exchange.model import CalendarItem, Occurrence
+from simulators.exchange.recurrence import localize
+from simulators.exchange.webdav.ical import calendar_text
 
 FREE_BUSY = ("Free", "Tentative", "Busy", "OOF", "NoData")
 
@@ -89,10 +93,20 @@ class CalView:
     busy_status: str
     modified: datetime
     original_start: datetime | None
+    row: Occurrence | None = None  # the expanded row, for occurrences and exceptions
 
     @property
     def folder_id(self) -> str:
         return self.master.folder_id
+
+    @property
+    def model(self) -> CalendarItem | Occurrence:
+        """What the store's properties are read from."""
+        return self.row if self.row is not None else self.master
+
+    def mime_content(self, store: Any) -> bytes:
+        """EWS MimeContent of a calendar item: its iCalendar (as Exchange 2007 gives it)."""
+        return calendar_text(self.master).encode("utf-8")
 
     @property
     def body(self) -> str:
@@ -121,6 +135,7 @@ def view_of(obj: CalendarItem | Occurrence) -> CalView:
             obj.busy_status,
             obj.modified,
             obj.original_start,
+            obj if obj.item_type != "Single" else None,
         )
     return CalView(
         obj.id,
@@ -326,17 +341,20 @@ ACCEPTED = frozenset(
 CLEARED: dict[str, Any] = {"subject": "", "body": "", "location": "", "recurrence": None}
 
 
-def read_calendar_item(element: Element) -> dict[str, Any]:
+def read_calendar_item(element: Element, require_times: bool = True) -> dict[str, Any]:
     """The store fields of a CalendarItem element (CreateItem)."""
     CALENDAR_ITEM.read(element)
     fields: dict[str, Any] = {}
+    elements: dict[str, Element] = {}
     for child in element:
         if not isinstance(child.tag, str):
             continue
         reader = READERS.get(local(child.tag))
         if reader is not None:
             fields[reader[0]] = reader[1](child)
-    if "start" not in fields or "end" not in fields:
+            elements[reader[0]] = child
+    in_meeting_zone(fields, elements)
+    if require_times and ("start" not in fields or "end" not in fields):
         missing = "Start" if "start" not in fields else "End"
         raise ResponseError(
             "ErrorRequiredPropertyMissing", f"Required property is missing: calendar:{missing}"
@@ -348,6 +366,24 @@ def read_calendar_item(element: Element) -> dict[str, Any]:
         if rules is not None:
             fields["time_zone_rules"] = rules
     return fields
+
+
+_OFFSET = re.compile(r"(Z|[+-]\d\d:\d\d)$")
+
+
+def in_meeting_zone(fields: dict[str, Any], elements: dict[str, Element]) -> None:
+    """Exchange 2007 reads a Start/End without a UTC offset in the MeetingTimeZone the
+    same request sets (what DavMail relies on: it sends local times with the zone);
+    without one, such a time is UTC."""
+    zone = fields.get("time_zone")
+    if not zone:
+        return
+    for name in ("start", "end"):
+        element = elements.get(name)
+        if element is None or _OFFSET.search(text(element).strip()):
+            continue
+        naive = fields[name].replace(tzinfo=None)
+        fields[name] = localize(naive, ZoneInfo(zone))
 
 
 def read_update_value(name: str, child: Element) -> tuple[str, Any] | None:

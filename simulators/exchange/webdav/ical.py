@@ -276,8 +276,9 @@ def calendar_text(item: CalendarItem) -> str:
     """The item as a VCALENDAR (CRLF line ends, folded)."""
     lines = ["BEGIN:VCALENDAR", "METHOD:PUBLISH", "PRODID:Microsoft CDO for Microsoft Exchange"]
     lines.append("VERSION:2.0")
-    if item.recurrence is not None:
-        lines += series_vtimezone(item)
+    # Exchange writes the item's time zone even for a single (whose times are UTC
+    # here); a series' is its stored definition when it has one.
+    lines += series_vtimezone(item)
     lines += _event_lines(item)
     lines.append("END:VCALENDAR")
     return "".join(_fold(line) + "\r\n" for line in lines)

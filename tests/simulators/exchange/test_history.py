@@ -141,3 +141,19 @@ def test_detach_stops_recording(store: ExchangeStore) -> None:
     history.detach()
     store.deliver_message("bob@domain.net", subject="Unrecorded")
     assert len(history) == 0
+
+
+def test_an_appointment_moved_out_of_the_calendar_is_gone_and_a_copy_back_is_new(
+    store: ExchangeStore,
+) -> None:
+    history = ChangeHistory().attach(store)
+    calendar = store.distinguished_folder("calendar", "alice@domain.net")
+    item = store.create_calendar_item(
+        calendar, subject="Lunch", start=T0 + timedelta(hours=1), end=T0 + timedelta(hours=2)
+    )
+    store.delete_as(item.id, "MoveToDeletedItems")  # EWS DeleteItem's default for a client
+    trash = store.distinguished_folder("deleteditems", "alice@domain.net")
+    assert store.item(item.id).folder_id == trash.id
+    twin = store.copy_item(item.id, calendar)
+    rows = [(c.change, c.item_id) for c in history.changes()]
+    assert rows == [("created", item.id), ("deleted", item.id), ("created", twin.id)]
