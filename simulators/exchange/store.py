@@ -32,7 +32,7 @@ from simulators.exchange.model import (
     Occurrence,
     OccurrenceOverride,
 )
-from simulators.exchange.recurrence import localize, occurrence_starts
+from simulators.exchange.recurrence import SeriesStarts, localize, occurrence_starts
 
 # Distinguished folders of every mailbox: (distinguished id, kind, class, en name, de name).
 MAILBOX_FOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -86,6 +86,8 @@ class ExchangeStore:
             self.folders: dict[str, Folder] = {}
             self.items: dict[str, Item] = {}
             self._occurrence_ids: dict[str, tuple[str, datetime]] = {}
+            # Each series' kept expansion, by master id (replaced when the series changes).
+            self._series: dict[str, SeriesStarts] = {}
             self._counter = itertools.count(1)
             root = Folder(
                 id=_opaque_id("pf", PUBLIC_ROOT),
@@ -122,17 +124,14 @@ class ExchangeStore:
             )
             root = self._new_folder("root", "root", "IPF.Note", "Root", key, None, "root")
             top_id = root.id
+            mailbox.folders = {"root": root.id}
             for dist, kind, cls, en, de in MAILBOX_FOLDERS:
                 name = de if language == "de" else en
                 parent = root.id if dist == "msgfolderroot" else top_id
                 folder = self._new_folder(dist, kind, cls, name, key, parent, dist)
+                mailbox.folders[dist] = folder.id
                 if dist == "msgfolderroot":
                     top_id = folder.id
-            mailbox.folders = {
-                f.distinguished: f.id
-                for f in self.folders.values()
-                if f.mailbox == key and f.distinguished
-            }
             self.mailboxes[key] = mailbox
             if key not in self.accounts:
                 self.accounts[key] = Account(upn=key, password=password or "secret", smtp=key)
@@ -332,10 +331,14 @@ class ExchangeStore:
         zone = ZoneInfo(master.time_zone)
         duration = master.end - master.start
         local_start = master.start.astimezone(zone).time()
+        first = datetime.combine(master.recurrence.start_date, local_start)
+        series = self._series.get(master.id)
+        if series is None or not series.serves(master.recurrence, first):
+            series = self._series[master.id] = SeriesStarts(master.recurrence, first)
         # Exceptions may have moved far from their original slot: widen the search.
         widen = duration + timedelta(days=7)
         for day, original in occurrence_starts(
-            master.recurrence, local_start, zone, start - widen, end + widen
+            master.recurrence, local_start, zone, start - widen, end + widen, series
         ):
             if day in master.deleted:
                 continue
@@ -380,7 +383,10 @@ class ExchangeStore:
         assert master.recurrence is not None
         rec = master.recurrence
         far = master.start + timedelta(days=366 * 5)
-        rows = list(self._expand(master, master.start - timedelta(days=1), far, by_original=True))
+        with self._lock:
+            rows = list(
+                self._expand(master, master.start - timedelta(days=1), far, by_original=True)
+            )
         if not rows:
             return None, None
         last = rows[-1] if (rec.count is not None or rec.end_date is not None) else None
@@ -513,6 +519,7 @@ class ExchangeStore:
                 target.master.version += 1
                 return
             del self.items[target.id]
+            self._series.pop(target.id, None)
             self.folders[target.folder_id].item_ids.remove(target.id)
 
     def modify_occurrence(self, master: CalendarItem, original_date: date, **changes: Any) -> None:
