@@ -14,6 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
+from integration.transport import PoolTransport
+
 
 @dataclass(frozen=True, slots=True)
 class PbxUser:
@@ -67,7 +69,11 @@ class HttpPbxGateway:
     """The PBX simulator's HTTP JSON API (see ``simulators/pbx/api.py`` for shapes)."""
 
     def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/") + "/", timeout=timeout)
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            timeout=timeout,
+            transport=PoolTransport(max_connections=100),  # one read per poll: keep them all
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -103,7 +103,8 @@ def serve(connection: Any, spec: dict[str, Any]) -> None:
     answer_bytes = 0
     if spec.get("floor"):
         app, answer_bytes = _fixed_answers(site, spec["floor"])
-        site._server.wsgi_app = app
+        assert site._server is not None
+        site._server.app = app  # the same server, the app replaced
     connection.send(
         {
             "ews": site.ews_url,

@@ -20,8 +20,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from cheroot import wsgi
-
 from integration.config import load_config
 from scenarios.commands.control import ControlApi
 from scenarios.commands.directory import ExchangeDirectory
@@ -34,6 +32,7 @@ from simulators.exchange.store import ExchangeStore
 from simulators.pbx.server import PbxServer
 from simulators.site import start_site
 from simulators.smtp import SinkSettings, SmtpSink
+from simulators.wsgi_server import WsgiServer
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +124,7 @@ def serve(seed_path: str | None, host: str, port: int, ready_file: str | None) -
             return mail_api(environ, start_response)
         return control_api(environ, start_response)
 
-    control = wsgi.Server((host, 0), control_app, numthreads=4)
-    control.prepare()
-    threading.Thread(target=control.serve, name="control", daemon=True).start()
+    control = WsgiServer(control_app, host, 0, threads=4, name="control").start()
     control_url = f"http://{host}:{control.bind_addr[1]}/control/"
     workdir = Path(tempfile.mkdtemp(prefix="harness-serve-"))
     # One trust file for everything served: the site's CA and the mail sink's.
