@@ -194,6 +194,70 @@ class _Connection(asyncio.Protocol):
         await self._more(deadline)
 
 
+def _origin(url: httpx.URL) -> _Origin:
+    scheme = url.scheme
+    if scheme not in ("http", "https"):
+        raise httpx.UnsupportedProtocol(f"request URL has an unsupported scheme {scheme!r}")
+    return scheme, url.host, url.port or (443 if scheme == "https" else 80)
+
+
+class PreparedRequests:
+    """Requests of one client to one origin whose head is written once.
+
+    The engine sends the same request shape thousands of times per cycle (a FindItem
+    to one URL, a presence read per extension); httpx's client builds URL, headers and
+    cookie header anew each time. This writes the head from the client's own
+    ``build_request`` once (so the headers on the wire are httpx's: Host, Accept,
+    Accept-Encoding, Connection, User-Agent, the client's own), and each request only
+    adds its target, Content-Length and body. Answers are decoded by httpx
+    (Content-Encoding) and carry the request. Only for a client without cookies:
+    ``usable`` says whether the client can take this path now.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, method: str, url: str) -> None:
+        template = client.build_request(method, url, content=b"")
+        if not isinstance(client._transport, PoolTransport):  # noqa: SLF001
+            raise TypeError("PreparedRequests needs a client on a PoolTransport")
+        self.client = client
+        self.transport = client._transport  # noqa: SLF001
+        self.method = method
+        self.url = template.url
+        self.origin = _origin(template.url)
+        timeout = client.timeout
+        self.timeouts = {"connect": timeout.connect, "read": timeout.read}
+        self._line_start = method.encode("ascii") + b" "
+        self._head = b"".join(
+            name + b": " + value + b"\r\n"
+            for name, value in template.headers.raw
+            if name.lower() != b"content-length"
+        )
+
+    @property
+    def usable(self) -> bool:
+        return not self.client.cookies
+
+    async def send(self, target: bytes, body: bytes = b"") -> httpx.Response:
+        """Send to ``target`` (path and query, as bytes) with ``body``; the answer, read."""
+        data = b"".join(
+            (
+                self._line_start,
+                target,
+                b" HTTP/1.1\r\n",
+                self._head,
+                b"Content-Length: %d\r\n\r\n" % len(body)
+                if body or self.method != "GET"
+                else b"\r\n",
+                body,
+            )
+        )
+        response = await self.transport.round_trip(self.origin, data, False, self.timeouts)
+        await response.aread()
+        if "set-cookie" in response.headers:  # kept as httpx keeps them; then httpx's path
+            response.request = httpx.Request(self.method, self.url.copy_with(raw_path=target))
+            self.client.cookies.extract_cookies(response)
+        return response
+
+
 def _parse_head(head: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes]:
     lines = head.split(b"\r\n")
     version, _, rest = lines[0].partition(b" ")
@@ -245,18 +309,20 @@ class PoolTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        scheme = url.scheme
-        if scheme not in ("http", "https"):
-            raise httpx.UnsupportedProtocol(f"request URL has an unsupported scheme {scheme!r}")
-        origin = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
         timeouts: dict[str, Any] = request.extensions.get("timeout", {})
         body = await request.aread()
         head = [request.method.encode("ascii"), b" ", url.raw_path, b" HTTP/1.1\r\n"]
         for name, value in request.headers.raw:
             head += (name, b": ", value, b"\r\n")
         head.append(b"\r\n")
-        data = b"".join(head) + body
-        head_only = request.method == "HEAD"
+        return await self.round_trip(
+            _origin(url), b"".join(head) + body, request.method == "HEAD", timeouts
+        )
+
+    async def round_trip(
+        self, origin: _Origin, data: bytes, head_only: bool, timeouts: dict[str, Any]
+    ) -> httpx.Response:
+        """Send ``data`` (a whole request) to ``origin``; its answer, body not decoded."""
         async with self._slots:
             for attempt in (1, 2):
                 connection = await self._take(origin, timeouts.get("connect"))

@@ -172,8 +172,9 @@ class WsgiServer:
             if self._server is not None:
                 self._server.close()
             for connection in list(self._connections):
-                connection.close()
-            loop.stop()
+                connection.abort()
+            # The sockets are closed by callbacks the aborts scheduled: let them run.
+            loop.call_later(0.05, loop.stop)
 
         loop.call_soon_threadsafe(shut)
         thread.join(timeout=10)
@@ -346,6 +347,11 @@ class _Connection(asyncio.Protocol):
         self._deadline(None)
         if self.transport is not None:
             self.transport.close()
+
+    def abort(self) -> None:
+        self._deadline(None)
+        if self.transport is not None:
+            self.transport.abort()
 
     def _deadline(self, seconds: float | None) -> None:
         """Close the connection ``seconds`` from now unless moved again; None: no limit."""

@@ -16,6 +16,8 @@ HTTP serving alone, against which the simulator is measured.
 from __future__ import annotations
 
 import io
+import logging
+import os
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -84,6 +86,7 @@ def _fixed_answers(site: RunningSite, requests: list[Request]) -> tuple[Any, int
 
 
 def serve(connection: Any, spec: dict[str, Any]) -> None:
+    logging.basicConfig(level=logging.ERROR)  # failures are counted and shown by the driver
     users = population.partition(spec["size"], spec["part"], spec["parts"])
     rss_start = rss_bytes()
     began = time.perf_counter()
@@ -93,7 +96,7 @@ def serve(connection: Any, spec: dict[str, Any]) -> None:
     seeding = time.perf_counter() - began
     seeding_cpu = time.process_time() - cpu_began
     rss_seeded = rss_bytes()
-    site = start_site(store, tls=True)
+    site = start_site(store, tls=True, threads=spec.get("threads", 16))
     pbx = Pbx(timezone="UTC")
     for u in users:
         pbx.add_user(User(extension=u.extension, name=u.name, email=u.email))
@@ -117,6 +120,7 @@ def serve(connection: Any, spec: dict[str, Any]) -> None:
             "rss_start": rss_start,
             "rss_seeded": rss_seeded,
             "floor_answer_bytes": answer_bytes,
+            "pid": os.getpid(),
         }
     )
     try:

@@ -29,6 +29,8 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing as mp
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -53,6 +55,7 @@ class BenchOptions:
     concurrency: int = 50
     timeout: float = 10.0
     sim_processes: int = 1
+    sim_threads: int = 16
     engine_processes: int = 1
     grow: bool = False
     floor: bool = False
@@ -62,6 +65,7 @@ class BenchOptions:
     library: bool = False
     sizes_part: bool = True
     json_path: str = "bench-results.json"
+    profile_dir: str | None = None
 
 
 class Fleet:
@@ -77,6 +81,7 @@ class Fleet:
         floor_requests = _floor_requests(variant) if floor else None
         for part in range(self.parts):
             spec = {"size": size, "part": part, "parts": self.parts, "variant": variant}
+            spec["threads"] = options.sim_threads
             spec["floor"] = floor_requests
             self.sims.append(self._start(simulator_side.serve, spec))
         self.ready = [conn.recv() for _, conn in self.sims]
@@ -200,12 +205,45 @@ def _cycle(fleet: Fleet) -> dict[str, Any]:
     }
 
 
+def _profile(options: BenchOptions, fleet: Fleet, label: str) -> list[Any]:
+    """py-spy recording each process of ``fleet`` (``--profile DIR``), raw stacks."""
+    if not options.profile_dir:
+        return []
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        raise SystemExit("harness bench: --profile needs py-spy (pip install py-spy)")
+    folder = Path(options.profile_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    pids = [("simulator", s["pid"]) for s in fleet.ready]
+    pids += [("engine", e["pid"]) for e in fleet.engine_start]
+    spies = []
+    for n, (side, pid) in enumerate(pids):
+        out = folder / f"{label}-{side}-{n}.txt"
+        command = [spy, "record", "--gil", "--nonblocking", "-p", str(pid), "-f", "raw"]
+        command += ["-r", "250", "-o", str(out)]
+        spies.append(
+            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+    time.sleep(1.0)  # py-spy attaches
+    return spies
+
+
+def _stop_profiles(spies: list[Any]) -> None:
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    for spy in spies:
+        try:
+            spy.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+
+
 def _print_cycle(label: str, c: dict[str, Any]) -> None:
     print(
         f"  {label:>7}: {c['polls']} polls in {c['wall_s']:.2f} s = {c['polls_per_s']:.0f}/s"
         f"  engine {c['engine_cpu_ms_per_poll']:.2f} ms/poll"
         f"  simulator {c['simulator_cpu_ms_per_poll']:.2f} ms/poll"
-        f"  p50 {c['p50_ms']:.1f} ms p99 {c['p99_ms']:.1f} ms"
+        f"  read p50 {c['p50_ms']:.1f} ms p99 {c['p99_ms']:.1f} ms"
         f"  connections {c['connections_opened']} (PBX {c['pbx_connections_opened']})"
         f"  listen drops {c['listen_drops']}"
         f"  failed {c['failed_polls']}  [{c['load']}]",
@@ -237,9 +275,13 @@ def measure_size(options: BenchOptions, variant: str, size: int, floor: bool = F
         first = _cycle(fleet)
         _print_cycle("first", first)
         cycles = []
-        for n in range(options.cycles):
-            cycles.append(_cycle(fleet))
-            _print_cycle(f"cycle {n + 1}", cycles[-1])
+        spies = _profile(options, fleet, f"{variant}-{size}{'-floor' if floor else ''}")
+        try:
+            for n in range(options.cycles):
+                cycles.append(_cycle(fleet))
+                _print_cycle(f"cycle {n + 1}", cycles[-1])
+        finally:
+            _stop_profiles(spies)
         engine_memory = (cycles[-1]["engine_rss"] if cycles else first["engine_rss"]) - (
             engine_rss_start
         )
@@ -471,6 +513,9 @@ def add_arguments(parser: Any) -> None:
         "--sim-processes", type=int, default=1, help="simulator processes, mailboxes split"
     )
     parser.add_argument("--engine-processes", type=int, default=1, help="engine processes (shards)")
+    parser.add_argument(
+        "--sim-threads", type=int, default=16, help="worker threads of each simulator site"
+    )
     parser.add_argument("--grow", action="store_true", help="larger sizes while a cycle fits")
     parser.add_argument("--floor", action="store_true", help="the fixed-answer serving floor")
     parser.add_argument("--realtime", action="store_true", help="the real-time probe run")
@@ -479,6 +524,9 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--library", action="store_true", help="the scenario library's time")
     parser.add_argument(
         "--json", default="bench-results.json", metavar="FILE", help="where figures go"
+    )
+    parser.add_argument(
+        "--profile", metavar="DIR", help="py-spy each process during the measured cycles"
     )
 
 
@@ -500,6 +548,7 @@ def options_from(args: Any) -> BenchOptions:
         timeout=args.timeout,
         sim_processes=args.sim_processes,
         engine_processes=args.engine_processes,
+        sim_threads=args.sim_threads,
         grow=args.grow,
         floor=args.floor,
         realtime=args.realtime,
@@ -508,6 +557,7 @@ def options_from(args: Any) -> BenchOptions:
         library=args.library,
         sizes_part=explicit_sizes or not named,
         json_path=args.json,
+        profile_dir=args.profile,
     )
 
 

@@ -164,3 +164,12 @@ def test_stop_releases_the_port_quickly() -> None:
     assert time.monotonic() - began < 2
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/")
+
+
+def test_stop_closes_kept_alive_connections() -> None:
+    running = WsgiServer(echo).start()
+    sock = socket.create_connection(running.bind_addr, timeout=5)
+    sock.sendall(b"GET /kept HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert sock.recv(65536).startswith(b"HTTP/1.1 207 ")
+    running.stop()
+    assert sock.recv(65536) == b""  # closed by the server, not left hanging
