@@ -99,7 +99,7 @@ def _describe(command: rules.Command) -> str:
 # The rule behind each command's reason, for the log line of a presence change.
 REASON_RULES: dict[rules.Reason, str] = {
     rules.Reason.START: "R3",
-    rules.Reason.CATCH_UP: "R3 catch-up",
+    rules.Reason.CATCH_UP: "R3",
     rules.Reason.RESUME: "R9",
     rules.Reason.CHANGED: "R5/R6",
     rules.Reason.END: "R7",

@@ -69,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request at INFO; the engine's own lines (a presence change, a
+    # recovery, a failure) are what an operator reads.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "run":
             return _run(args.paths, args.variant, args.verbose, args.explain)

@@ -118,9 +118,12 @@ def poll_instants(scenario: Scenario) -> Iterator[datetime]:
         at += engine.poll_interval
 
 
-def pbx_for(users: Iterable[User], timezone: tzinfo | str) -> Pbx:
-    """A PBX simulator with the scenario's users in their starting presence."""
-    pbx = Pbx(timezone=timezone)
+def pbx_for(
+    users: Iterable[User], timezone: tzinfo | str, clock: Callable[[], datetime] | None = None
+) -> Pbx:
+    """A PBX simulator with the scenario's users in their starting presence; on
+    ``clock`` when given (``harness serve``), else on the (frozen) real time."""
+    pbx = Pbx(clock, timezone=timezone)
     for user in users:
         pbx.add_user(
             PbxUser(

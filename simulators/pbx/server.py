@@ -11,21 +11,33 @@ is threaded (slow clients hold no thread); the ``Pbx`` is thread-safe.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from types import TracebackType
+from typing import Any
 
 from simulators.pbx.api import PbxApi
 from simulators.pbx.pbx import Pbx
 from simulators.wsgi_server import WsgiServer
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class PbxServer:
     """Serves ``PbxApi(pbx)`` on ``host:port`` in a background thread."""
 
     def __init__(
-        self, pbx: Pbx, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8
+        self,
+        pbx: Pbx,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        threads: int = 8,
+        middleware: Callable[[WsgiApp], WsgiApp] | None = None,
     ) -> None:
         self.pbx = pbx
-        self._server = WsgiServer(PbxApi(pbx), host, port, threads=threads, name="pbx-http")
+        self._api = PbxApi(pbx)
+        app: WsgiApp = middleware(self._api) if middleware else self._api
+        self._server = WsgiServer(app, host, port, threads=threads, name="pbx-http")
         self._running = False
 
     def start(self) -> PbxServer:
@@ -35,6 +47,11 @@ class PbxServer:
         self._server.start()
         self._running = True
         return self
+
+    def replace_pbx(self, pbx: Pbx) -> None:
+        """Serve ``pbx`` from now on (``harness serve`` after a reset or a new seed)."""
+        self.pbx = pbx
+        self._api.pbx = pbx
 
     def stop(self) -> None:
         """Stop serving and release the port; safe to call twice."""

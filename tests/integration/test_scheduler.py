@@ -146,7 +146,7 @@ def test_log_says_each_presence_change_and_when_polling_recovers(
     changes = [m for m in info if m.startswith("presence ")]
     assert len(changes) == 1
     assert changes[0].startswith("presence 100 (user0@domain.net): office -> lunch until ")
-    assert changes[0].endswith("[R3 catch-up catch_up: 'Lunch']")
+    assert changes[0].endswith("[R3 catch_up: 'Lunch']")
     recovered = [m for m in info if "recovered" in m]
     assert len(recovered) == USERS
     assert any(
