@@ -92,6 +92,9 @@ class ExchangeStore:
         with self._lock:
             self.accounts: dict[str, Account] = {}
             self.mailboxes: dict[str, Mailbox] = {}
+            # Mailboxes by lower-case alias (the part before '@'): WebDAV URLs name a
+            # mailbox by its alias, and an alias two mailboxes share is ambiguous.
+            self._by_alias: dict[str, list[Mailbox]] = {}
             self.folders: dict[str, Folder] = {}
             self.items: dict[str, Item] = {}
             self._occurrence_ids: dict[str, tuple[str, datetime]] = {}
@@ -170,6 +173,7 @@ class ExchangeStore:
                 if dist == "msgfolderroot":
                     top_id = folder.id
             self.mailboxes[key] = mailbox
+            self._by_alias.setdefault(mailbox.alias.lower(), []).append(mailbox)
             if key not in self.accounts:
                 self.accounts[key] = Account(upn=key, password=password or "secret", smtp=key)
             return mailbox
@@ -258,6 +262,10 @@ class ExchangeStore:
                 "ErrorNonExistentMailbox", "No mailbox with such guid."
             )  # the text Exchange 2007 gives
         return found
+
+    def mailboxes_with_alias(self, alias: str) -> list[Mailbox]:
+        """The mailboxes whose address starts with ``alias@`` (any case), oldest first."""
+        return list(self._by_alias.get(alias.lower(), ()))
 
     def folder(self, folder_id: str) -> Folder:
         found = self.folders.get(folder_id)
