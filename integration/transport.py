@@ -226,24 +226,37 @@ class PreparedRequests:
         timeout = client.timeout
         self.timeouts = {"connect": timeout.connect, "read": timeout.read}
         self._line_start = method.encode("ascii") + b" "
-        self._head = b"".join(
-            name + b": " + value + b"\r\n"
+        self._fields = [
+            (name, value)
             for name, value in template.headers.raw
             if name.lower() != b"content-length"
-        )
+        ]
+        self._head = b"".join(name + b": " + value + b"\r\n" for name, value in self._fields)
+
+    def _head_with(self, headers: dict[str, str]) -> bytes:
+        extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        replaced = {name.lower() for name, _ in extra}
+        fields = [f for f in self._fields if f[0].lower() not in replaced] + extra
+        return b"".join(name + b": " + value + b"\r\n" for name, value in fields)
 
     @property
     def usable(self) -> bool:
         return not self.client.cookies
 
-    async def send(self, target: bytes, body: bytes = b"") -> httpx.Response:
-        """Send to ``target`` (path and query, as bytes) with ``body``; the answer, read."""
+    async def send(
+        self, target: bytes, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """Send to ``target`` (path and query, as bytes) with ``body`` and ``headers``
+        (which replace the client's of the same name); the answer, read."""
+        head = self._head
+        if headers:
+            head = self._head_with(headers)
         data = b"".join(
             (
                 self._line_start,
                 target,
                 b" HTTP/1.1\r\n",
-                self._head,
+                head,
                 b"Content-Length: %d\r\n\r\n" % len(body)
                 if body or self.method != "GET"
                 else b"\r\n",

@@ -219,3 +219,40 @@ def test_connections_never_exceed_the_limit() -> None:
         server.close()
 
     asyncio.run(main())
+
+
+def test_prepared_requests_send_httpx_headers_plus_their_own() -> None:
+    from integration.transport import PreparedRequests
+
+    async def main() -> None:
+        seen: list[bytes] = []
+
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while True:
+                try:
+                    seen.append(await read_request(reader))
+                except asyncio.IncompleteReadError:
+                    return
+                writer.write(answer(b"fine", b"Set-Cookie: affinity=1; Path=/"))
+
+        server = await serve(handler)
+        base = f"http://127.0.0.1:{port(server)}/"
+        client = httpx.AsyncClient(
+            transport=PoolTransport(), headers={"User-Agent": "probe", "Accept": "text/xml"}
+        )
+        prepared = PreparedRequests(client, "SEARCH", base)
+        assert prepared.usable
+        response = await prepared.send(b"/exchange/a%20b/", b"<q/>", {"Range": "rows=0-9"})
+        assert response.status_code == 200 and response.text == "fine"
+        head = seen[0].split(b"\r\n\r\n")[0].split(b"\r\n")
+        assert head[0] == b"SEARCH /exchange/a%20b/ HTTP/1.1"
+        fields = dict(line.split(b": ", 1) for line in head[1:])
+        assert fields[b"User-Agent"] == b"probe" and fields[b"Range"] == b"rows=0-9"
+        assert fields[b"Content-Length"] == b"4" and fields[b"Host"].startswith(b"127.0.0.1:")
+        assert b"Accept-Encoding" in fields
+        # the cookie it set is kept as httpx keeps it, and the client's own path takes over
+        assert client.cookies.get("affinity") == "1" and not prepared.usable
+        await client.aclose()
+        server.close()
+
+    asyncio.run(main())
