@@ -16,6 +16,7 @@ of mail expectations. Calls and contact searches have their own helpers
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -52,6 +53,8 @@ from scenarios.run.contactside import ContactSide
 from scenarios.run.environment import Environment
 from scenarios.run.inprocess import InProcessPbxGateway
 from scenarios.run.mailside import MailSide
+from scenarios.run.pbxclock import PbxClock
+from simulators.clock import utc_now
 from simulators.exchange.seed import add_appointment, apply_seed
 from simulators.netgate import ConnectionGate
 from simulators.pbx import JournalEntry, Pbx
@@ -122,7 +125,8 @@ def pbx_for(
     users: Iterable[User], timezone: tzinfo | str, clock: Callable[[], datetime] | None = None
 ) -> Pbx:
     """A PBX simulator with the scenario's users in their starting presence; on
-    ``clock`` when given (``harness serve``), else on the (frozen) real time."""
+    ``clock`` when given (``harness serve``'s controlled clock, a scenario's PBX
+    clock), else on the (frozen) real time."""
     pbx = Pbx(clock, timezone=timezone)
     for user in users:
         pbx.add_user(
@@ -161,9 +165,13 @@ class _Run:
         self.outside = dict(outside or {})
         self.result = ScenarioResult(scenario, variant)
         self.item_ids: dict[str, str] = {}
-        self.pbx = pbx_for(scenario.users, scenario.timezone)
+        self.pbx_clock = pbx_clock_for(scenario)
+        self.pbx = pbx_for(scenario.users, self.pbx_clock.zone, self.pbx_clock.now)
         self.outages: list[tuple[str, datetime, datetime]] = []  # service, from, until
-        self.clock = Clock(scenario.timezone)
+        # Explanations: the engine's polls are on the PBX clock; say so when it is off.
+        self.clock = Clock(
+            scenario.timezone, pbx_true=None if self.pbx_clock.is_true else self.pbx_clock.true
+        )
         self.about: tuple[str, datetime, str | None] | None = None  # see explaining()
         # Made by run(), on the scenario's event loop.
         self.gate: ConnectionGate
@@ -178,6 +186,8 @@ class _Run:
         explanation: tuple[str, ...] = ()
         if self.about is not None:
             user, at, expected = self.about
+            # The engine's polls are stamped with the PBX clock: look up to its reading.
+            at = self.pbx_clock.at(at)
             explanation = tuple(why(self.result.polls, user, at, self.clock, expected=expected))
         self.result.failures.append(Failure(line, message, explanation))
 
@@ -193,6 +203,16 @@ class _Run:
 
     def note(self, at: datetime, text: str) -> None:
         self.result.activity.append(Activity(at, text, len(self.result.journal)))
+
+    def note_pbx(self, at: datetime, text: str) -> None:
+        """A note stamped with the PBX clock (the mail side runs on it)."""
+        self.note(self.pbx_clock.true(at), text)
+
+    def journalled(self, entry: JournalEntry) -> None:
+        """A PBX journal entry, put on the scenario clock (the PBX stamps its own)."""
+        if not self.pbx_clock.is_true:
+            entry = dataclasses.replace(entry, at=self.pbx_clock.true(entry.at))
+        self.result.journal.append(entry)
 
     # ------------------------------------------------------------------ steps
     async def apply(self, step: Step) -> None:
@@ -225,7 +245,7 @@ class _Run:
         elif isinstance(step, SearchContacts):
             await self.contacts.search(step)
         elif isinstance(step, CheckMail):
-            await self.mail.check(step, step.at)
+            await self.mail.check(step, self.pbx_clock.at(step.at))
         else:  # pragma: no cover - the loader only makes the kinds above
             raise TypeError(f"no runner for step {step.verb}")
 
@@ -339,7 +359,7 @@ class _Run:
 
     def pbx_down(self) -> bool:
         """A ``fault`` on service pbx: the engine cannot reach the PBX."""
-        return self.down("pbx", self.pbx.now())
+        return self.down("pbx", utc_now())  # the scenario clock, not the PBX's
 
     # -------------------------------------------------------------------- run
     async def sync_gates(self, instant: datetime) -> None:
@@ -368,14 +388,14 @@ class _Run:
         )
         handles = apply_seed(env.store, scenario.seed)
         self.item_ids = {key: item.id for key, item in handles.items()}
-        self.pbx.on_journal(self.result.journal.append)
+        self.pbx.on_journal(self.journalled)
         # The engine reaches the site and the SMTP sink through gates a fault can shut.
         self.gate = gate = ConnectionGate(env.site.host, env.site.port)
         await gate.open()
         source = self.source(gate.port)
         base = f"{'https' if env.site.tls else 'http'}://{env.site.host}:{gate.port}"
         self.mail = MailSide(
-            scenario, env.sink, self.pbx, note=self.note, fail=self.fail, local=self.local
+            scenario, env.sink, self.pbx, note=self.note_pbx, fail=self.fail, local=self.local
         )
         self.calls = CallSide(self.pbx, self.mail, note=self.note, fail=self.fail, local=self.local)
         self.contacts = ContactSide(
@@ -403,7 +423,7 @@ class _Run:
                     break
                 visited.add(instant)
                 freezer.move_to(instant)  # type: ignore[attr-defined]
-                self.pbx.tick(instant)
+                self.pbx.tick(self.pbx_clock.at(instant))
                 todo = steps_at.get(instant, [])
                 await self.sync_gates(instant)  # outages that began or ended by now
                 for step in todo:
@@ -413,9 +433,12 @@ class _Run:
                 if instant in self.outside:
                     self.outside[instant]()  # someone acts through a real client
                 if instant in polls:
-                    await engine.poll_all(instant)
-                await self.mail.run_due(instant)
+                    # The engine runs on the PBX: "now" is the PBX clock's reading (R13).
+                    await engine.poll_all(self.pbx_clock.at(instant))
+                await self.mail.run_due(self.pbx_clock.at(instant))
                 due = self.mail.next_due()
+                if due is not None:
+                    due = self.pbx_clock.true(due)
                 if due is not None and instant < due <= scenario.end:
                     heapq.heappush(pending, due)  # the worker wakes for a retry
                 self.mail.check_waits(instant)
@@ -423,7 +446,7 @@ class _Run:
                     if step.is_expectation:
                         self.expect(step)
             freezer.move_to(scenario.end)  # type: ignore[attr-defined]
-            self.pbx.tick(scenario.end)
+            self.pbx.tick(self.pbx_clock.at(scenario.end))
             self.mail.finish(scenario.end)
         finally:
             await self.contacts.aclose()
@@ -431,6 +454,16 @@ class _Run:
             await gate.close()
             await self.mail.aclose()
         self.check_transitions()
+
+
+def pbx_clock_for(scenario: Scenario) -> PbxClock:
+    """The PBX clock of a scenario's ``pbx:`` settings (the scenario clock by default)."""
+    settings = scenario.pbx
+    return PbxClock(
+        zone=settings.timezone or scenario.timezone,
+        skew=settings.clock_skew,
+        wall_zone=scenario.timezone if settings.clock == "wall" else None,
+    )
 
 
 def run_scenario(

@@ -373,7 +373,7 @@ class ExchangeStore:
     ) -> Iterator[Occurrence]:
         """Rows of a series overlapping [start, end) (or whose original start is in it)."""
         assert master.recurrence is not None
-        zone = ZoneInfo(master.time_zone)
+        zone = master.zone
         duration = master.end - master.start
         local_start = master.start.astimezone(zone).time()
         first = datetime.combine(master.recurrence.start_date, local_start)
@@ -585,7 +585,7 @@ class ExchangeStore:
         self.delete_item(row.id)
 
     def _occurrence_on(self, master: CalendarItem, original_date: date) -> Occurrence:
-        zone = ZoneInfo(master.time_zone)
+        zone = master.zone
         day_start = datetime.combine(original_date, datetime.min.time(), zone).astimezone(UTC)
         for row in self._expand(master, day_start, day_start + timedelta(days=1), by_original=True):
             return row
@@ -611,7 +611,7 @@ class ExchangeStore:
     def deleted_occurrence_starts(self, master: CalendarItem) -> list[datetime]:
         """Original UTC starts of the deleted occurrences of a series, in order."""
         assert master.recurrence is not None
-        zone = ZoneInfo(master.time_zone)
+        zone = master.zone
         local_start = master.start.astimezone(zone).time()
         return [
             localize(datetime.combine(day, local_start), zone) for day in sorted(master.deleted)
