@@ -1,7 +1,7 @@
 """How the engine talks HTTP to Exchange: one place builds every client it uses.
 
 Owns what the EWS and WebDAV clients (calendar sources and contact searches) share: the
-pooled keep-alive connection (TCP_NODELAY), the TLS trust taken from ``verify`` and
+pooled keep-alive connection (``integration.transport``, TCP_NODELAY), the TLS trust taken from ``verify`` and
 ``ca_file``, the client settings no deployment should change (no proxy or CA bundle
 from the environment, no redirects followed, no pool timeout), the checks of the
 constructor arguments, the ``[exchange]`` settings every ``from_config`` reads, closing
@@ -11,15 +11,15 @@ the client, and how a failed connection is worded for the admin.
 from __future__ import annotations
 
 import base64
-import socket
 import ssl
 from http.cookiejar import CookieJar
-from typing import TYPE_CHECKING, Any, Self, TypedDict
+from typing import TYPE_CHECKING, Self, TypedDict
 from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
 from integration.sources.base import SourceUnavailable
+from integration.transport import PoolTransport
 
 if TYPE_CHECKING:
     from integration.config import ExchangeConfig
@@ -73,15 +73,13 @@ def exchange_client(
     """
     trust = tls_verify(verify, ca_file)  # a bad ca_file fails here, even in tests
     if transport is None:
-        idle: dict[str, Any] = {}
-        if idle_connections is not None:
-            idle["max_keepalive_connections"] = idle_connections
-        # httpx writes headers and body separately: without TCP_NODELAY, Nagle and
-        # the server's delayed ACK stall every request by tens of milliseconds.
-        transport = httpx.AsyncHTTPTransport(
+        # The engine's own pool (integration.transport): httpx's cost most of its CPU.
+        # asyncio sets TCP_NODELAY on every connection, and a request is one write.
+        transport = PoolTransport(
             verify=trust,
-            limits=httpx.Limits(max_connections=connections, keepalive_expiry=60.0, **idle),
-            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            max_connections=connections,
+            max_idle=idle_connections,
+            keepalive_expiry=60.0,
         )
     return httpx.AsyncClient(
         headers=headers,

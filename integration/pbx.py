@@ -11,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import quote
 
 import httpx
+
+from integration.transport import PoolTransport, PreparedRequests
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,13 @@ class HttpPbxGateway:
     """The PBX simulator's HTTP JSON API (see ``simulators/pbx/api.py`` for shapes)."""
 
     def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/") + "/", timeout=timeout)
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            timeout=timeout,
+            transport=PoolTransport(max_connections=100),  # one read per poll: keep them all
+        )
+        # The presence read of every poll, its head written once (integration.transport).
+        self._reads = PreparedRequests(self._client, "GET", str(self._client.base_url))
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -77,6 +86,10 @@ class HttpPbxGateway:
             response = await self._client.request(method, path, json=body)
         except httpx.HTTPError as exc:
             raise PbxError(f"PBX at {self._client.base_url} unreachable: {exc}") from exc
+        return self._answer(response, method, path)
+
+    @staticmethod
+    def _answer(response: httpx.Response, method: str, path: str) -> Any:
         if response.status_code >= 400:
             try:
                 detail = response.json().get("error", response.text)
@@ -103,7 +116,16 @@ class HttpPbxGateway:
         ]
 
     async def presence(self, extension: str) -> PbxPresence:
-        data = await self._request("GET", f"api/users/{extension}/presence")
+        path = f"api/users/{extension}/presence"
+        if not self._reads.usable:
+            data = await self._request("GET", path)
+        else:
+            target = self._reads.url.raw_path + quote(path, safe="/").encode("ascii")
+            try:
+                response = await self._reads.send(target)
+            except httpx.HTTPError as exc:
+                raise PbxError(f"PBX at {self._client.base_url} unreachable: {exc}") from exc
+            data = self._answer(response, "GET", path)
         return PbxPresence(data["status"], _time(data.get("return_time")), data.get("set_by"))
 
     async def set_presence(

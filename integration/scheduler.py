@@ -33,6 +33,7 @@ from typing import Literal
 from integration import rules
 from integration.decisions import Decision
 from integration.pbx import PbxError, PbxUser, PresenceGateway
+from integration.shard import Shard
 from integration.sources.base import (
     AccessDenied,
     CalendarSource,
@@ -116,8 +117,10 @@ class Engine:
         settings: PollSettings | None = None,
         *,
         on_event: Callable[[PollEvent], None] | None = None,
+        shard: Shard | None = None,
     ) -> None:
         self.source = source
+        self.shard = shard  # None: every user; else only the users it owns
         self.pbx = pbx
         self.settings = settings or PollSettings()
         self._slots: dict[str, _UserSlot] = {}
@@ -131,6 +134,8 @@ class Engine:
         polled: list[_UserSlot] = []
         seen: set[str] = set()
         for user in await self.pbx.users():
+            if self.shard is not None and not self.shard.owns(user.email, user.extension):
+                continue  # another engine process polls (or reports) this user
             seen.add(user.extension)
             reason = _skip_reason(user, system)
             if reason is not None:

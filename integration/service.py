@@ -14,6 +14,7 @@ from integration.config import EngineConfig
 from integration.mail.service import run_mail
 from integration.pbx import HttpPbxGateway
 from integration.scheduler import Engine, PollSettings
+from integration.shard import Shard
 from integration.sources.ews import EwsCalendarSource
 from integration.sources.webdav import WebDavCalendarSource
 
@@ -41,7 +42,9 @@ def build_source(config: EngineConfig) -> EwsCalendarSource | WebDavCalendarSour
     )
 
 
-async def run_engine(config: EngineConfig, stop: asyncio.Event) -> None:
+async def run_engine(
+    config: EngineConfig, stop: asyncio.Event, *, shard: Shard | None = None
+) -> None:
     if not config.exchange.enabled:
         log.warning("[exchange] enabled = false: calendar integration is off, nothing to poll")
         await stop.wait()
@@ -57,8 +60,14 @@ async def run_engine(config: EngineConfig, stop: asyncio.Event) -> None:
         PollSettings(
             interval=polling.interval, lead_time=polling.lead_time, catch_up=polling.catch_up
         ),
+        shard=shard,
     )
-    log.info("polling %s every %s", config.exchange.server_url, polling.interval)
+    log.info(
+        "polling %s every %s%s",
+        config.exchange.server_url,
+        polling.interval,
+        f" (shard {shard}: the users whose mailbox hashes to it)" if shard else "",
+    )
     try:
         # Mail (voicemail to e-mail, the durable queue) runs beside the polls.
         await asyncio.gather(engine.run(stop), run_mail(config, stop))

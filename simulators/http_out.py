@@ -1,51 +1,15 @@
-"""How the site writes an answer: status line, headers and body in one send, as IIS does.
+"""What IIS 7 puts on every answer of the site: its headers and its error pages.
 
-cheroot writes the headers and then each body chunk with their own socket send; over
-TLS each send is its own record, so a small answer arrives as two records. Some
-clients read the body only from what arrived with the headers (DavMail 6's message
-download in WebDAV mode loses the body otherwise). ``OneSendGateway`` collects the
-headers and the first body chunk and sends them together; later chunks (large
-answers) go out as they come. ``IIS_HEADERS`` are what IIS 7 adds to every answer.
+``IIS_HEADERS`` are added to every answer (``with_iis_headers``); the error pages
+replace wsgidav's, which name wsgidav, its version and the exception. Writing a
+small answer in one send (one TLS record), as IIS does, is the site's server's
+part (``simulators.wsgi_server`` writes head and body together).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from cheroot import wsgi
-
 SERVER_HEADER = "Microsoft-IIS/7.0"
 IIS_HEADERS = (("Server", SERVER_HEADER), ("X-Powered-By", "ASP.NET"))
-
-
-class _Collector:
-    """Stands in for the connection's writer while headers and first chunk are made."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
-
-
-class OneSendGateway(wsgi.Gateway_10):  # type: ignore[misc]
-    """WSGI 1.0 gateway whose first write sends headers and body chunk at once."""
-
-    def write(self, chunk: bytes) -> None:
-        request: Any = self.req
-        if request.sent_headers:
-            super().write(chunk)
-            return
-        connection = request.conn
-        real = connection.wfile
-        collected = _Collector()
-        connection.wfile = collected
-        try:
-            super().write(chunk)
-        finally:
-            connection.wfile = real
-        real.write(b"".join(collected.parts))
 
 
 def with_iis_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -1,7 +1,7 @@
 """One web site like the Exchange server's IIS site: EWS at /ews/exchange.asmx,
 WebDAV at /exchange/ and /public/, and Outlook Web Access at /owa/, on one port.
 
-``start_site(store, host, port, tls)`` serves it with cheroot on a thread, plain
+``start_site(store, host, port, tls)`` serves it (``simulators.wsgi_server``), plain
 HTTP or HTTPS with a certificate from a CA generated at start (trustme; SAN
 127.0.0.1, ::1 and localhost), and returns a ``RunningSite``. Every mounted
 service is wrapped by the request journal and fault injection of the site.
@@ -12,15 +12,12 @@ per the site's auth mode (``RunningSite.set_webdav_auth``: "basic" or "forms").
 from __future__ import annotations
 
 import shutil
+import ssl
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from cheroot import wsgi
-from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from simulators.clock import utc_now
 from simulators.exchange.ews import EWS_PATH, EwsOptions, make_ews_app
@@ -35,7 +32,8 @@ from simulators.exchange.ews.middleware import (
 from simulators.exchange.owa import OWA_PREFIX, OwaFrontEnd, SiteAuth
 from simulators.exchange.store import ExchangeStore
 from simulators.exchange.webdav import WEBDAV_PREFIXES, WebDavFrontEnd
-from simulators.http_out import SERVER_HEADER, OneSendGateway, with_iis_headers
+from simulators.http_out import SERVER_HEADER, with_iis_headers
+from simulators.wsgi_server import WsgiServer
 
 _NOT_FOUND = (
     b"<html><head><title>The resource cannot be found.</title></head><body>"
@@ -84,7 +82,7 @@ class SiteDispatcher:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         def iis(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            # IIS names itself on every answer (cheroot would send its server_name).
+            # IIS names itself on every answer.
             return start_response(status, with_iis_headers(headers), exc_info)
 
         return self._route(environ, iis)
@@ -123,8 +121,7 @@ class RunningSite:
     ca_cert_pem: str | None = None
     auth: SiteAuth | None = None
     webdav: WebDavFrontEnd | None = None
-    _server: Any = field(default=None, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
+    _server: WsgiServer | None = field(default=None, repr=False)
     _tmpdir: str | None = field(default=None, repr=False)
 
     @property
@@ -168,9 +165,6 @@ class RunningSite:
         if self._server is not None:
             self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -227,22 +221,22 @@ def start_site(
     for prefix in WEBDAV_PREFIXES:
         dispatcher.mount(prefix, webdav, "webdav")
     dispatcher.mount(OWA_PREFIX, OwaFrontEnd(store, auth), "owa")
-    server = wsgi.Server((host, port), dispatcher, numthreads=threads, server_name=host)
-    server.version = SERVER_HEADER
-    server.gateway = OneSendGateway  # a small answer in one send (one TLS record), as IIS
     tmpdir = ca_path = None
+    context = None
     if tls:
         tmpdir, ca_path, cert_path, key_path = _tls_files(host)
-        server.ssl_adapter = BuiltinSSLAdapter(cert_path, key_path)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert_path, key_path)
+    server = WsgiServer(
+        dispatcher, host, port, ssl_context=context, threads=threads, server_header=SERVER_HEADER
+    )
     try:
-        server.prepare()
+        server.start()
     except BaseException:
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
         raise
-    bound_host, bound_port = server.bind_addr[0], server.bind_addr[1]
-    thread = threading.Thread(target=server.serve, name=f"site-{bound_port}", daemon=True)
-    thread.start()
+    bound_host, bound_port = server.bind_addr
     return RunningSite(
         host=bound_host,
         port=bound_port,
@@ -255,7 +249,6 @@ def start_site(
         auth=auth,
         webdav=webdav,
         _server=server,
-        _thread=thread,
         _tmpdir=tmpdir,
     )
 

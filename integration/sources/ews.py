@@ -44,6 +44,7 @@ from integration.sources.base import (
     SourceProtocolError,
     SourceUnavailable,
 )
+from integration.transport import PreparedRequests
 
 if TYPE_CHECKING:
     from integration.config import ExchangeConfig, PollingConfig
@@ -424,6 +425,11 @@ class EwsCalendarSource(ExchangeHttpClient):
             ca_file=ca_file,
             transport=transport,
         )
+        # The poll's request written once (integration.transport): most of the CPU of
+        # a read was httpx building the same request again. Not with a test transport.
+        self._prepared = (
+            PreparedRequests(self._client, "POST", server_url) if transport is None else None
+        )
 
     @classmethod
     def from_config(
@@ -462,9 +468,13 @@ class EwsCalendarSource(ExchangeHttpClient):
         if not _plausible_address(mailbox):
             raise MailboxNotFound(f"not an e-mail address: {mailbox!r}", mailbox=mailbox)
         body = self.request_body(mailbox, start, end)
+        prepared = self._prepared
         try:
             async with self._slots:
-                response = await self._client.post(self.server_url, content=body)
+                if prepared is not None and prepared.usable:
+                    response = await prepared.send(prepared.url.raw_path, body)
+                else:
+                    response = await self._client.post(self.server_url, content=body)
         except httpx.TransportError as exc:
             raise transport_failure(exc, self.server_url, self.timeout, mailbox) from None
         return self._interpret(response, mailbox)

@@ -51,6 +51,7 @@ from integration.sources.webdav_xml import (
     parse_content_range,
     parse_search,
 )
+from integration.transport import PreparedRequests
 
 if TYPE_CHECKING:
     from integration.config import ExchangeConfig, PollingConfig
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE: Final = 200
+_PREPARED: Final = ("SEARCH", "PROPFIND")
 MAX_PAGES: Final = 50  # 10,000 rows in one 24 h window is a broken calendar, not a busy one
 
 
@@ -121,6 +123,13 @@ class WebDavCalendarSource(ExchangeHttpClient):
             verify=verify,
             ca_file=ca_file,
             transport=transport,
+        )
+        # SEARCH and PROPFIND written once per method (integration.transport), each
+        # request adding its own headers; not with a test transport.
+        self._prepared = (
+            {m: PreparedRequests(self._client, m, self._origin + "/") for m in _PREPARED}
+            if transport is None
+            else {}
         )
 
     @classmethod
@@ -264,7 +273,11 @@ class WebDavCalendarSource(ExchangeHttpClient):
     async def _send(
         self, method: str, url: str, mailbox: str, body: bytes, headers: dict[str, str]
     ) -> httpx.Response:
+        prepared = self._prepared.get(method)
         try:
+            if prepared is not None and prepared.usable and url.startswith(self._origin + "/"):
+                target = quote(url[len(self._origin) :], safe="/%@:!$&'()*+,;=-._~").encode()
+                return await prepared.send(target, body, headers)
             return await self._client.request(method, url, content=body, headers=headers)
         except httpx.TransportError as exc:
             raise transport_failure(exc, self._origin, self.timeout, mailbox) from None

@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
 
     engine = commands.add_parser("engine", help="run the sync engine in real time")
     engine.add_argument("--config", required=True, metavar="FILE")
+    engine.add_argument(
+        "--shard", metavar="I/N", help="poll only shard I (0..N-1) of N of the users"
+    )
 
     contacts = commands.add_parser("contacts", help="search the public folder contacts")
     contacts.add_argument("--config", required=True, metavar="FILE")
@@ -77,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--into", metavar="SEED.yaml", help="add to this file, in place")
     target.add_argument("--out", metavar="FILE", help="write a new seed file")
     ics.add_argument("--timezone", metavar="ZONE", help="the new seed's zone (IANA)")
+
+    from scenarios.commands.bench import add_arguments
+
+    add_arguments(commands.add_parser("bench", help="measure engine and simulators at scale"))
     return parser
 
 
@@ -104,7 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return serve(args.seed, args.host, args.port, args.ready_file)
         if args.command == "engine":
-            return _engine(args.config)
+            return _engine(args.config, args.shard)
+        if args.command == "bench":
+            from scenarios.commands.bench import bench, options_from
+
+            return bench(options_from(args))
         if args.command == "contacts":  # exit 0 found, 1 none, 2 bad config/unreachable
             from integration.contacts.command import contacts_command
 
@@ -168,14 +179,20 @@ def _run(paths: list[str], variant: str | None, verbose: bool, explain: str | No
     return worst
 
 
-def _engine(config_path: str) -> int:
+def _engine(config_path: str, shard_text: str | None = None) -> int:
     from integration.config import ConfigError, load_config
     from integration.service import run_engine
+    from integration.shard import Shard
 
     try:
         config = load_config(config_path)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        shard = Shard.parse(shard_text) if shard_text else None
+    except ValueError as exc:
+        print(f"harness engine: --shard: {exc}", file=sys.stderr)
         return EXIT_INVALID
 
     async def forever() -> None:
@@ -183,7 +200,7 @@ def _engine(config_path: str) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_engine(config, stop)
+        await run_engine(config, stop, shard=shard)
 
     asyncio.run(forever())
     return EXIT_OK

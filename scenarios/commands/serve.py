@@ -26,8 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cheroot import wsgi
-
 from integration.config import load_config
 from scenarios.commands.control import ControlApi
 from scenarios.commands.directory import ExchangeDirectory
@@ -45,6 +43,7 @@ from simulators.pbx import Pbx
 from simulators.pbx.server import PbxServer
 from simulators.site import start_site
 from simulators.smtp import SinkSettings, SmtpSink
+from simulators.wsgi_server import WsgiServer
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +105,13 @@ def engine_config_text(
     )
 
 
+def _not_yet(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """The control server's app until the live view is built (a moment at start)."""
+    body = b"starting"
+    start_response("503 Service Unavailable", [("Content-Length", str(len(body)))])
+    return [body]
+
+
 def start_serving(
     loaded: Loaded, host: str = "127.0.0.1", port: int = 0
 ) -> tuple[Served, dict[str, str], Callable[[], None]]:
@@ -125,8 +131,7 @@ def start_serving(
         pbx, host=host, middleware=pbx_journaled(pbx_journal, lambda: pbx_server.pbx)
     ).start()
     sink = SmtpSink(store, SinkSettings(host=host, allow_relay=seed.allow_relay)).start()
-    control = wsgi.Server((host, 0), None, numthreads=4)
-    control.prepare()
+    control = WsgiServer(_not_yet, host, 0, threads=4, name="control").start()
     root = f"http://{host}:{control.bind_addr[1]}/"
     control_url = root + "control/"
     services = {
@@ -141,9 +146,8 @@ def start_serving(
     served = Served(clock, store, history, site, sink, pbx_server, pbx_journal, loaded, services)
     mail_api = sink.wsgi_app()
     control_api = ControlApi(served)
-    control.wsgi_app = LiveView(control_api, mail_api)
+    control.app = LiveView(control_api, mail_api)
     site.mount_internal(HARNESS_PREFIX, LiveView(control_api, mail_api, read_only=True))
-    threading.Thread(target=control.serve, name="control", daemon=True).start()
     workdir = Path(tempfile.mkdtemp(prefix="harness-serve-"))
     # One trust file for everything served: the site's CA and the mail sink's.
     ca_bundle = workdir / "ca.pem"

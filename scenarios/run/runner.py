@@ -67,6 +67,8 @@ MANUAL = "client"
 # looks like an idle connection timing out, and every poll would reconnect.
 REAL_TIME_MODULES = [
     "cheroot",
+    "simulators.wsgi_server",
+    "integration.transport",
     "httpcore",
     "anyio",
     "h11",

@@ -13,7 +13,6 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import lru_cache
 from typing import Literal
 
 from dateutil import rrule
@@ -124,10 +123,11 @@ class Recurrence:
             names.extend(DAY_GROUPS.get(day, (day,)))
         return [WEEKDAYS[n] for n in names]
 
-    def rule(self, first_local_start: datetime) -> rrule.rrule:
-        """The rrule over naive local datetimes starting at the series' start."""
+    def rule(self, first_local_start: datetime, resume_at: datetime | None = None) -> rrule.rrule:
+        """The rrule over naive local datetimes starting at the series' start, or at
+        ``resume_at`` (a ``resume_point``: the occurrences from there on)."""
         kwargs: dict[str, object] = {
-            "dtstart": first_local_start,
+            "dtstart": resume_at or first_local_start,
             "interval": self.interval,
             "wkst": rrule.SU,  # Exchange 2007's default FirstDayOfWeek
         }
@@ -160,13 +160,16 @@ def localize(naive: datetime, zone: tzinfo) -> datetime:
     return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
-@lru_cache(maxsize=256)
-def _local_starts(recurrence: Recurrence, first_local_start: datetime) -> tuple[datetime, ...]:
-    """Every local start of a series up to the horizon, computed once per series.
+# Windowed expansion works in pages of local time: 4 weeks starting on a Sunday (the
+# rule's week start), a few kept per series.
+PAGE = timedelta(days=28)
+_PAGE_EPOCH = datetime(2000, 1, 2)  # a Sunday
+PAGES_KEPT = 4
+_TICK = timedelta(microseconds=1)  # [lower, upper] is [lower, upper + _TICK)
 
-    Calendar views expand the same series on every poll; walking the rrule from
-    the series start each time dominated a FindItem (profiled), a bisect does not.
-    """
+
+def _whole_series(recurrence: Recurrence, first_local_start: datetime) -> tuple[datetime, ...]:
+    """Every local start of a series up to the horizon, by walking the rule."""
     horizon_end = first_local_start + HORIZON
     starts: list[datetime] = []
     for local in recurrence.rule(first_local_start):
@@ -176,35 +179,140 @@ def _local_starts(recurrence: Recurrence, first_local_start: datetime) -> tuple[
     return tuple(starts)
 
 
+def _add_months(day: date, months: int) -> date:
+    total = day.year * 12 + day.month - 1 + months
+    return date(total // 12, total % 12 + 1, 1)
+
+
+def resume_point(recurrence: Recurrence, first_local_start: datetime, target: datetime) -> datetime:
+    """A start for the rule at or before ``target`` (and not before the series' start)
+    from which it yields exactly the series' occurrences: the beginning of a period of
+    the pattern (day, Sunday-based week, month, year) a whole number of intervals after
+    the series' first period, one interval before the one holding ``target``.
+
+    The pattern's own days (weekdays, day of month, set position) are explicit in the
+    rule and chosen per period, so a rule started at a period's beginning yields that
+    period and every later one as the rule started at the series' start does. A series
+    ended by a count needs every occurrence before ``target`` and is never resumed.
+    """
+    if recurrence.count is not None or target <= first_local_start:
+        return first_local_start
+    step = recurrence.interval
+    at = first_local_start.time()
+    first_day = first_local_start.date()
+    if recurrence.pattern == "daily":
+        periods = (target.date() - first_day).days // step * step - step
+        day = first_day + timedelta(days=periods)
+    elif recurrence.pattern == "weekly":
+        week0 = first_day - timedelta(days=(first_day.weekday() + 1) % 7)  # its Sunday
+        periods = (target.date() - week0).days // 7 // step * step - step
+        day = week0 + timedelta(weeks=periods)
+    elif recurrence.pattern.endswith("_monthly"):
+        months = (target.year - first_day.year) * 12 + target.month - first_day.month
+        periods = months // step * step - step
+        day = _add_months(first_day, periods)
+    else:  # yearly
+        periods = (target.year - first_day.year) // step * step - step
+        day = date(first_day.year + periods, 1, 1)
+    if periods <= 0:
+        return first_local_start
+    return datetime.combine(day, at)
+
+
+class SeriesStarts:
+    """The local starts of one series, expanded per page on demand and kept (a few pages).
+
+    A calendar view asks for a few weeks of a series; walking its rule from the series'
+    start each time (years of a long-running series) was the simulator's hot spot.
+    A page is computed from ``resume_point`` instead, then reused by every poll until
+    the window moves on. The owner keeps one per series and replaces it when the
+    series' pattern or first start changes (``serves``). Not thread-safe: the store
+    calls it under its lock.
+    """
+
+    def __init__(self, recurrence: Recurrence, first_local_start: datetime) -> None:
+        self.recurrence = recurrence
+        self.first = first_local_start
+        self._pages: dict[int, tuple[datetime, ...]] = {}
+        self._whole: tuple[datetime, ...] | None = None  # series ended by a count
+
+    def serves(self, recurrence: Recurrence, first_local_start: datetime) -> bool:
+        return recurrence == self.recurrence and first_local_start == self.first
+
+    def between(self, lower: datetime, upper: datetime) -> list[datetime]:
+        """Local starts in ``[lower, upper]``, in order."""
+        if upper < self.first or lower > upper:
+            return []
+        if self.recurrence.count is not None:
+            if upper > self.first + HORIZON:  # past the kept horizon: walk, as before
+                return [s for s in self._walk(self.first, upper + _TICK) if s >= lower]
+            if self._whole is None:
+                self._whole = _whole_series(self.recurrence, self.first)
+            whole = self._whole
+            return list(whole[bisect_left(whole, lower) : bisect_right(whole, upper)])
+        first_page = (lower - _PAGE_EPOCH) // PAGE
+        last_page = (upper - _PAGE_EPOCH) // PAGE
+        if last_page - first_page >= PAGES_KEPT:  # a long span (a series' first and last)
+            return self._walk(lower, upper + _TICK)
+        found: list[datetime] = []
+        for page in range(first_page, last_page + 1):
+            found.extend(self._page(page))
+        return found[bisect_left(found, lower) : bisect_right(found, upper)]
+
+    def _walk(self, begin: datetime, end: datetime) -> list[datetime]:
+        """Local starts in ``[begin, end)`` from the rule, resumed just before ``begin``."""
+        if end <= self.first:
+            return []
+        rule = self.recurrence.rule(
+            self.first, resume_at=resume_point(self.recurrence, self.first, begin)
+        )
+        starts: list[datetime] = []
+        for local in rule:
+            if local >= end:
+                break
+            if local >= begin:
+                starts.append(local)
+        return starts
+
+    def _page(self, page: int) -> tuple[datetime, ...]:
+        found = self._pages.get(page)
+        if found is None:
+            begin = _PAGE_EPOCH + page * PAGE
+            found = tuple(self._walk(begin, begin + PAGE))
+            if len(self._pages) >= PAGES_KEPT:
+                self._pages.pop(next(iter(self._pages)), None)  # the oldest page asked for
+            self._pages[page] = found
+        return found
+
+
 def occurrence_starts(
     recurrence: Recurrence,
     local_start: time,
     zone: tzinfo,
     window_start: datetime | None = None,
     window_end: datetime | None = None,
+    series: SeriesStarts | None = None,
 ) -> Iterator[tuple[date, datetime]]:
     """(original local date, UTC start) of every occurrence, in order.
 
     With a window, only starts in ``[window_start, window_end)`` widened by the
-    caller; without one, every occurrence up to the horizon.
+    caller (and by a day here, for the zone); without one, every occurrence up to the
+    horizon. ``series`` is the series' kept expansion (``SeriesStarts``), if any.
     """
     first = datetime.combine(recurrence.start_date, local_start)
     if window_end is None:
-        horizon_end = first + HORIZON
-    else:
-        horizon_end = window_end.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
-    lower = None
-    if window_start is not None:
-        lower = window_start.astimezone(zone).replace(tzinfo=None) - timedelta(days=1)
-    if horizon_end <= first + HORIZON:
-        starts = _local_starts(recurrence, first)
-        begin = bisect_left(starts, lower) if lower is not None else 0
-        for local in starts[begin : bisect_right(starts, horizon_end)]:
-            yield local.date(), localize(local, zone)
+        lowest = None
+        if window_start is not None:
+            lowest = window_start.astimezone(zone).replace(tzinfo=None) - timedelta(days=1)
+        for local in _whole_series(recurrence, first):
+            if lowest is None or local >= lowest:
+                yield local.date(), localize(local, zone)
         return
-    for local in recurrence.rule(first):  # beyond the cached horizon: walk the rule
-        if local > horizon_end:
-            break
-        if lower is not None and local < lower:
-            continue
+    upper = window_end.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
+    lower = first
+    if window_start is not None:
+        lower = max(first, window_start.astimezone(zone).replace(tzinfo=None) - timedelta(days=1))
+    if series is None or not series.serves(recurrence, first):
+        series = SeriesStarts(recurrence, first)
+    for local in series.between(lower, upper):
         yield local.date(), localize(local, zone)

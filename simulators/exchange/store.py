@@ -40,7 +40,7 @@ from simulators.exchange.model import (
     Occurrence,
     OccurrenceOverride,
 )
-from simulators.exchange.recurrence import localize, occurrence_starts
+from simulators.exchange.recurrence import SeriesStarts, localize, occurrence_starts
 from simulators.exchange.store_errors import StoreError
 from simulators.exchange.store_mail import MailOperations
 from simulators.exchange.store_props import PropertyOperations
@@ -115,9 +115,14 @@ class ExchangeStore(PropertyOperations, MailOperations):
         with self._lock:
             self.accounts: dict[str, Account] = {}
             self.mailboxes: dict[str, Mailbox] = {}
+            # Mailboxes by lower-case alias (the part before '@'): WebDAV URLs name a
+            # mailbox by its alias, and an alias two mailboxes share is ambiguous.
+            self._by_alias: dict[str, list[Mailbox]] = {}
             self.folders: dict[str, Folder] = {}
             self.items: dict[str, Item] = {}
             self._occurrence_ids: dict[str, tuple[str, datetime]] = {}
+            # Each series' kept expansion, by master id (replaced when the series changes).
+            self._series: dict[str, SeriesStarts] = {}
             self._counter = itertools.count(1)
             self._articles = itertools.count(1)  # PR_INTERNET_ARTICLE_NUMBER of new items
             self._next_article = 1
@@ -188,12 +193,9 @@ class ExchangeStore(PropertyOperations, MailOperations):
                 name = de if language == "de" else en
                 parent = made[FOLDER_PARENTS.get(dist, "msgfolderroot")]
                 made[dist] = self._new_folder(dist, kind, cls, name, key, parent, dist).id
-            mailbox.folders = {
-                f.distinguished: f.id
-                for f in self.folders.values()
-                if f.mailbox == key and f.distinguished
-            }
+            mailbox.folders = made  # no scan of the store's folders: seeding stays linear
             self.mailboxes[key] = mailbox
+            self._by_alias.setdefault(mailbox.alias.lower(), []).append(mailbox)
             if key not in self.accounts:
                 self.accounts[key] = Account(upn=key, password=password or "secret", smtp=key)
             return mailbox
@@ -283,6 +285,10 @@ class ExchangeStore(PropertyOperations, MailOperations):
                 "ErrorNonExistentMailbox", "No mailbox with such guid."
             )  # the text Exchange 2007 gives
         return found
+
+    def mailboxes_with_alias(self, alias: str) -> list[Mailbox]:
+        """The mailboxes whose address starts with ``alias@`` (any case), oldest first."""
+        return list(self._by_alias.get(alias.lower(), ()))
 
     def folder(self, folder_id: str) -> Folder:
         found = self.folders.get(folder_id)
@@ -393,10 +399,14 @@ class ExchangeStore(PropertyOperations, MailOperations):
         zone = master.zone
         duration = master.end - master.start
         local_start = master.start.astimezone(zone).time()
+        first = datetime.combine(master.recurrence.start_date, local_start)
+        series = self._series.get(master.id)
+        if series is None or not series.serves(master.recurrence, first):
+            series = self._series[master.id] = SeriesStarts(master.recurrence, first)
         # Exceptions may have moved far from their original slot: widen the search.
         widen = duration + timedelta(days=7)
         for day, original in occurrence_starts(
-            master.recurrence, local_start, zone, start - widen, end + widen
+            master.recurrence, local_start, zone, start - widen, end + widen, series
         ):
             if day in master.deleted:
                 continue
@@ -441,7 +451,10 @@ class ExchangeStore(PropertyOperations, MailOperations):
         assert master.recurrence is not None
         rec = master.recurrence
         far = master.start + timedelta(days=366 * 5)
-        rows = list(self._expand(master, master.start - timedelta(days=1), far, by_original=True))
+        with self._lock:
+            rows = list(
+                self._expand(master, master.start - timedelta(days=1), far, by_original=True)
+            )
         if not rows:
             return None, None
         last = rows[-1] if (rec.count is not None or rec.end_date is not None) else None
@@ -590,6 +603,7 @@ class ExchangeStore(PropertyOperations, MailOperations):
                 self._changed(target, "deleted", target.master.modified)
                 return
             del self.items[target.id]
+            self._series.pop(target.id, None)
             folder = self.folders[target.folder_id]
             folder.item_ids.remove(target.id)
             folder.changed = self._now()

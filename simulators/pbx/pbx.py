@@ -13,6 +13,7 @@ the lock is released, so they may call back into the PBX.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import itertools
 import logging
 import threading
@@ -108,6 +109,11 @@ class Pbx:
         self._users: dict[str, User] = {}
         self._presence: dict[str, Presence] = {}
         self._last_change: dict[str, datetime] = {}
+        # Indexes so that no request scans every user: extension by folded e-mail, and
+        # a heap of (return time, extension) for the 15-minute extensions (stale
+        # entries, whose presence changed since, are skipped when they come up).
+        self._by_email: dict[str, str] = {}
+        self._due: list[tuple[datetime, str]] = []
         self._journal: list[JournalEntry] = []
         self._calls: list[CallResult] = []
         self._voicemails: list[Voicemail] = []
@@ -172,7 +178,9 @@ class Pbx:
                 raise Conflict(f"{user.extension} is taken", "extension")
             self._check_email_free(user.email, user.extension)
             self._users[user.extension] = user
+            self._index_email(None, user)
             self._presence[user.extension] = Presence(presence_status, stamp, set_by, now)
+            self._watch(user.extension)
             self._last_change[user.extension] = now
         return user
 
@@ -189,6 +197,8 @@ class Pbx:
             updated = dataclasses.replace(current, **changes)
             self._check_email_free(updated.email, extension)
             self._users[extension] = updated
+            self._index_email(current, updated)
+            self._watch(extension)  # auto back to office may have been switched off
             # New settings act from now on: no extension is stamped before this change.
             self._last_change[extension] = max(self._last_change[extension], now)
         return updated
@@ -374,11 +384,21 @@ class Pbx:
             raise UnknownUser(f"no user at {extension!r}", "extension") from None
 
     def _find_email(self, email: str) -> User | None:
-        folded = email.casefold()
-        for user in self._users.values():
-            if user.email is not None and user.email.casefold() == folded:
-                return user
-        return None
+        extension = self._by_email.get(email.casefold())
+        return None if extension is None else self._users[extension]
+
+    def _index_email(self, old: User | None, new: User) -> None:
+        old_key = old.email.casefold() if old is not None and old.email is not None else None
+        if old is not None and old_key is not None and self._by_email.get(old_key) == old.extension:
+            del self._by_email[old_key]
+        if new.email is not None:
+            self._by_email[new.email.casefold()] = new.extension
+
+    def _watch(self, extension: str) -> None:
+        """Put the user's return time (if any) on the heap of extensions to apply."""
+        return_time = self._presence[extension].return_time
+        if return_time is not None:
+            heapq.heappush(self._due, (return_time, extension))
 
     def _check_email_free(self, email: str | None, extension: str) -> None:
         if email is None:
@@ -400,13 +420,18 @@ class Pbx:
         """Apply every extension due at or before ``now``, in (due, extension) order."""
         now = self.now() if now is None else now.astimezone(UTC)
         moves: list[tuple[datetime, str, datetime]] = []
-        for extension, presence in self._presence.items():
+        taken: set[str] = set()
+        while self._due and self._due[0][0] <= now:
+            return_time, extension = heapq.heappop(self._due)
+            presence = self._presence[extension]
             if (
-                presence.status == Status.OFFICE
-                or presence.return_time is None
+                extension in taken
+                or presence.return_time != return_time  # changed since: a newer entry
+                or presence.status == Status.OFFICE
                 or self._users[extension].auto_back_to_office  # the engine ends it (R7)
             ):
                 continue
+            taken.add(extension)
             for due, moved in due_extensions(
                 presence.return_time, now, self._last_change[extension], self._step
             ):
@@ -445,6 +470,7 @@ class Pbx:
         self._journal.append(entry)
         self._pending.append((self._journal_listeners, entry))
         self._presence[extension] = new
+        self._watch(extension)
         self._last_change[extension] = at
         return entry
 

@@ -1,24 +1,23 @@
-"""The PBX's HTTP JSON API on a real socket (cheroot), started and stopped in-process.
+"""The PBX's HTTP JSON API on a real socket (``simulators.wsgi_server``), started and
+stopped in-process.
 
     server = PbxServer(pbx, host="127.0.0.1", port=0).start()
     server.url        # "http://127.0.0.1:54321/" -- the engine's [pbx] url
     server.stop()
 
 or ``with PbxServer(pbx) as server: ...``. Port 0 picks a free port. The server
-is threaded; the ``Pbx`` is thread-safe.
+is threaded (slow clients hold no thread); the ``Pbx`` is thread-safe.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from cheroot import wsgi
-
 from simulators.pbx.api import PbxApi
 from simulators.pbx.pbx import Pbx
+from simulators.wsgi_server import WsgiServer
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -38,18 +37,15 @@ class PbxServer:
         self.pbx = pbx
         self._api = PbxApi(pbx)
         app: WsgiApp = middleware(self._api) if middleware else self._api
-        self._server = wsgi.Server((host, port), app, numthreads=threads)
-        # cheroot's serve loop wakes this often; stop() waits for it (default 0.5 s).
-        self._server.expiration_interval = 0.05
-        self._thread: threading.Thread | None = None
+        self._server = WsgiServer(app, host, port, threads=threads, name="pbx-http")
+        self._running = False
 
     def start(self) -> PbxServer:
         """Bind and start serving; returns self once the socket listens."""
-        if self._thread is not None:
+        if self._running:
             raise RuntimeError("the PBX server is already running")
-        self._server.prepare()  # binds now, so the port is known when start returns
-        self._thread = threading.Thread(target=self._server.serve, name="pbx-http", daemon=True)
-        self._thread.start()
+        self._server.start()
+        self._running = True
         return self
 
     def replace_pbx(self, pbx: Pbx) -> None:
@@ -59,17 +55,15 @@ class PbxServer:
 
     def stop(self) -> None:
         """Stop serving and release the port; safe to call twice."""
-        if self._thread is None:
+        if not self._running:
             return
         self._server.stop()
-        self._thread.join(timeout=10)
-        self._thread = None
+        self._running = False
 
     @property
     def address(self) -> tuple[str, int]:
         """The bound ``(host, port)``; the real port once started."""
-        host, port = self._server.bind_addr[:2]  # type: ignore[index]
-        return str(host), int(port)
+        return self._server.bind_addr
 
     @property
     def url(self) -> str:

@@ -132,10 +132,8 @@ class Locator:
         asked = self.asked.get(mailbox.smtp)
         if asked is not None:
             return asked
-        alias = mailbox.alias.lower()
         clash = any(
-            other.alias.lower() == alias and other.smtp != mailbox.smtp
-            for other in self.store.mailboxes.values()
+            other.smtp != mailbox.smtp for other in self.store.mailboxes_with_alias(mailbox.alias)
         )
         return mailbox.smtp if clash else mailbox.alias
 
@@ -196,7 +194,7 @@ class Locator:
         key = segment.lower()
         mailbox = self.store.mailboxes.get(key)
         if mailbox is None and "@" not in key:
-            matches = [m for m in self.store.mailboxes.values() if m.alias.lower() == key]
+            matches = self.store.mailboxes_with_alias(key)
             mailbox = matches[0] if len(matches) == 1 else None
         if mailbox is None:
             raise LocateError(404, f"no mailbox {segment}")

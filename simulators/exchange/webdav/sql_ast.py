@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -138,6 +139,7 @@ _DATE = re.compile(
 )
 
 
+@lru_cache(maxsize=1024)  # a WHERE compares each row with the same few literals
 def parse_date_literal(text: str) -> datetime | None:
     """``text`` as an aware UTC instant, or None if it is not a date literal."""
     match = _DATE.fullmatch(text.strip())

@@ -252,3 +252,26 @@ def test_pbx_directory_searches_pbx_users_and_first_level_public_folders(
     assert [(e["name"], e["source"]) for e in users["entries"]] == [("Anna", "pbx")]
     bad = httpx.get(served["pbx"] + "api/directory")
     assert bad.status_code == 400 and bad.json()["field"] == "q"
+
+
+def test_slow_clients_do_not_exhaust_the_control_and_pbx_apis(served: dict[str, str]) -> None:
+    """The control API has 4 worker threads, the PBX API 8: 20 clients each trickling a
+    request head that never ends hold none of them."""
+    import socket
+    from urllib.parse import urlsplit
+
+    slow = []
+    for url in (served["control"], served["pbx"]):
+        parts = urlsplit(url)
+        for _ in range(20):
+            sock = socket.create_connection((parts.hostname, parts.port))
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\nX-Slow: ")
+            slow.append(sock)
+    try:
+        began = time.monotonic()
+        assert httpx.get(served["control"] + "status", timeout=5).status_code == 200
+        assert httpx.get(served["pbx"] + "api/system", timeout=5).status_code == 200
+        assert time.monotonic() - began < 3
+    finally:
+        for sock in slow:
+            sock.close()

@@ -93,3 +93,11 @@ def test_calendar_integration_switches(pbx: Pbx) -> None:
     assert pbx.user("100").calendar_integration is False
     with pytest.raises(InvalidInput):
         pbx.calendar_integration = "no"  # type: ignore[assignment]
+
+
+def test_a_changed_email_frees_the_old_address_and_finds_the_new(pbx: Pbx) -> None:
+    pbx.update_user("100", email="renamed@domain.net")
+    assert pbx.user_by_email("RENAMED@domain.net") is not None
+    assert pbx.user_by_email("user1@domain.net") is None
+    pbx.add_user(User("300", "Newcomer", "user1@domain.net"))  # the old address is free
+    assert pbx.user_by_email("user1@domain.net").extension == "300"  # type: ignore[union-attr]
