@@ -67,4 +67,4 @@ def iis_error_page(status: str) -> bytes:
     return page.encode("iso-8859-1", "replace")
 
 
-__all__ = ["IIS_HEADERS", "SERVER_HEADER", "OneSendGateway", "iis_error_page", "with_iis_headers"]
+__all__ = ["IIS_HEADERS", "SERVER_HEADER", "iis_error_page", "with_iis_headers"]

@@ -15,8 +15,11 @@ def test_aliases_resolve_and_clashing_aliases_are_written_as_addresses() -> None
     store.add_mailbox("Bert@two.example")
     reader = Account(upn="svc@one.example", password="x", full_access={ALL_MAILBOXES})
     locator = Locator(store, ItemNames(), reader, "https://ex")
-    assert locator.mailbox("ANNA").smtp == "anna@one.example"
+    # A mailbox nobody named in this request is written by its alias...
     assert locator.mailbox_segment(store.mailbox("anna@one.example")) == "anna"
+    # ... and one the request named is answered under the name it used, as Exchange does.
+    assert locator.mailbox("ANNA").smtp == "anna@one.example"
+    assert locator.mailbox_segment(store.mailbox("anna@one.example")) == "ANNA"
     for smtp in ("bert@one.example", "bert@two.example"):
         assert locator.mailbox_segment(store.mailbox(smtp)) == smtp
     try:
