@@ -35,6 +35,7 @@ from simulators.exchange.ews.middleware import (
 from simulators.exchange.owa import OWA_PREFIX, OwaFrontEnd, SiteAuth
 from simulators.exchange.store import ExchangeStore
 from simulators.exchange.webdav import WEBDAV_PREFIXES, WebDavFrontEnd
+from simulators.http_gateway import guard
 
 SERVER_HEADER = "Microsoft-IIS/7.0"
 
@@ -211,6 +212,7 @@ def start_site(
         dispatcher.mount(prefix, webdav, "webdav")
     dispatcher.mount(OWA_PREFIX, OwaFrontEnd(store, auth), "owa")
     server = wsgi.Server((host, port), dispatcher, numthreads=threads, server_name=host)
+    guard(server)  # no HTTP traps: CL+chunked, bad chunks, unread bodies
     server.version = SERVER_HEADER
     tmpdir = ca_path = None
     if tls:

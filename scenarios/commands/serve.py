@@ -31,6 +31,7 @@ from scenarios.run.runner import pbx_for
 from simulators.clock import Clock
 from simulators.exchange.seed import Seed, SeedMailbox, ServiceAccount, apply_seed
 from simulators.exchange.store import ExchangeStore
+from simulators.http_gateway import guard
 from simulators.pbx.server import PbxServer
 from simulators.site import start_site
 from simulators.smtp import SinkSettings, SmtpSink
@@ -125,7 +126,7 @@ def serve(seed_path: str | None, host: str, port: int, ready_file: str | None) -
             return mail_api(environ, start_response)
         return control_api(environ, start_response)
 
-    control = wsgi.Server((host, 0), control_app, numthreads=4)
+    control = guard(wsgi.Server((host, 0), control_app, numthreads=4))
     control.prepare()
     threading.Thread(target=control.serve, name="control", daemon=True).start()
     control_url = f"http://{host}:{control.bind_addr[1]}/control/"

@@ -15,6 +15,7 @@ from types import TracebackType
 
 from cheroot import wsgi
 
+from simulators.http_gateway import guard
 from simulators.pbx.api import PbxApi
 from simulators.pbx.pbx import Pbx
 
@@ -26,7 +27,7 @@ class PbxServer:
         self, pbx: Pbx, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8
     ) -> None:
         self.pbx = pbx
-        self._server = wsgi.Server((host, port), PbxApi(pbx), numthreads=threads)
+        self._server = guard(wsgi.Server((host, port), PbxApi(pbx), numthreads=threads))
         # cheroot's serve loop wakes this often; stop() waits for it (default 0.5 s).
         self._server.expiration_interval = 0.05
         self._thread: threading.Thread | None = None
