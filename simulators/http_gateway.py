@@ -10,11 +10,12 @@ three things cheroot leaves to chance:
   bytes (413 beyond), so a malformed chunk size is a 400 here instead of an
   exception inside whichever app reads it (a 500, or a second response on the wire).
   The app sees a plain body with its ``CONTENT_LENGTH``.
-- An app that answers before reading the body it was sent (a 401, 405, 413, 415)
-  gets its connection closed after the answer. Otherwise cheroot reads the rest of
-  the declared body before it sends the answer's headers: a client that declared a
-  body and waits for the verdict before sending it would hang until the socket
-  times out, holding a worker thread.
+- An app that answers before reading the body it was sent (a 401, 405, 413, 415):
+  a small body already on its way is read and dropped (keep-alive holds); one that
+  does not arrive within half a second, or a large one, closes the connection after
+  the answer. cheroot alone reads the whole declared body before it sends the
+  answer's headers: a client that declared a body and waits for the verdict before
+  sending it hung until the socket timed out (10 s), holding a worker thread.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from typing import Any
 from cheroot import wsgi
 
 MAX_CHUNKED_BODY = 32 * 1024 * 1024
+DRAIN_LIMIT = 1024 * 1024  # an unread body up to this size is read and dropped
+DRAIN_SECONDS = 0.5  # how long a declared body may take to arrive before closing
 
 
 class GuardedGateway(wsgi.Gateway_10):
@@ -71,9 +74,32 @@ class GuardedGateway(wsgi.Gateway_10):
 
     def start_response(self, status: str, headers: Any, exc_info: Any = None) -> Any:
         write = super().start_response(status, headers, exc_info)
-        if getattr(self.req.rfile, "remaining", 0):
+        remaining = getattr(self.req.rfile, "remaining", 0)
+        if remaining and not self._drained(remaining):
             self.req.close_connection = True  # cheroot then says Connection: close
         return write
+
+    def _drained(self, remaining: int) -> bool:
+        """Read a small unread body that is on its way (a client sending its body
+        with the headers), so the connection stays usable; a body that does not come
+        within ``DRAIN_SECONDS``, or a large one, closes the connection instead.
+        Closing with unread data in the socket would reset it, and the client might
+        never read the answer."""
+        if remaining > DRAIN_LIMIT:
+            return False
+        sock = self.req.conn.socket
+        before = sock.gettimeout()
+        try:
+            sock.settimeout(DRAIN_SECONDS)
+            while remaining > 0:
+                if not self.req.rfile.read(min(remaining, 65536)):
+                    return False
+                remaining = self.req.rfile.remaining
+        except OSError:  # socket.timeout included
+            return False
+        finally:
+            sock.settimeout(before)
+        return True
 
 
 def guard(server: wsgi.Server) -> wsgi.Server:

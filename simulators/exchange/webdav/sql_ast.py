@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Literal
 from urllib.parse import urlsplit
 
+from simulators.exchange.timerange import year_in_range
+
 Value = str | int | bool | datetime
 Traversal = Literal["shallow", "deep", "hierarchical"]
 CompareOp = Literal["=", "<>", "<", ">", "<=", ">="]
@@ -139,11 +141,14 @@ _DATE = re.compile(
 
 
 def parse_date_literal(text: str) -> datetime | None:
-    """``text`` as an aware UTC instant, or None if it is not a date literal."""
+    """``text`` as an aware UTC instant, or None if it is not a date literal or lies
+    outside the range Exchange keeps (``simulators.exchange.timerange``)."""
     match = _DATE.fullmatch(text.strip())
     if match is None:
         return None
     g = match.groupdict()
+    if not year_in_range(int(g["y"])):
+        return None
     if g["h"] is None and g["z"] is not None:
         return None
     try:
