@@ -124,6 +124,12 @@ class ControlApi:
                 since = datetime.fromisoformat(query["since"])
             except ValueError:
                 raise _HttpError("400 Bad Request", "since: not an ISO 8601 time") from None
+            # A naive time cannot be compared with the journal's; year 1 or 9999 with
+            # an offset overflows when compared: both were 500s.
+            if since.tzinfo is None:
+                raise _HttpError("400 Bad Request", "since: needs a UTC offset, e.g. +01:00")
+            if not 1970 <= since.year <= 4500:
+                raise _HttpError("400 Bad Request", "since: must lie between 1970 and 4500")
         entries = self.site.journal.entries(
             service=query.get("service"),
             operation=query.get("operation"),
