@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     check_mail = commands.add_parser("check-mail", help="send a test mail through [smtp]")
     check_mail.add_argument("--config", required=True, metavar="FILE")
     check_mail.add_argument("--to", required=True, metavar="ADDRESS")
+
+    doctor = commands.add_parser("doctor", help="check the Exchange, PBX and SMTP setup")
+    doctor.add_argument("--config", required=True, metavar="FILE")
+    doctor.add_argument("--mailbox", metavar="ADDRESS", help="the mailbox to try rights on")
     return parser
 
 
@@ -74,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from integration.mail.command import check_mail_command
 
             return check_mail_command(args.config, args.to)
+        if args.command == "doctor":  # exit 0 all passed, 1 a check failed, 2 bad config
+            from integration.doctor.command import doctor_command
+
+            return doctor_command(args.config, args.mailbox)
     except ServiceError as exc:
         print(f"harness: {exc}", file=sys.stderr)
         return EXIT_INVALID
