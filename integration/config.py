@@ -416,7 +416,12 @@ class _Section:
         path = Path(value).expanduser()
         if not path.is_absolute():
             path = self.reader.base_dir / path
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            self.problem(key, f"not a usable file name: {exc.strerror or exc}")
+            return None
+        if not found:
             self.problem(key, f"file not found: {path}")
             return None
         return path

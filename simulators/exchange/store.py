@@ -32,7 +32,7 @@ from simulators.exchange.model import (
     Occurrence,
     OccurrenceOverride,
 )
-from simulators.exchange.recurrence import localize, occurrence_starts
+from simulators.exchange.recurrence import Recurrence, localize, occurrence_starts
 
 # Distinguished folders of every mailbox: (distinguished id, kind, class, en name, de name).
 MAILBOX_FOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -60,6 +60,16 @@ class StoreError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def _check_duration(start: datetime, end: datetime, recurrence: Recurrence | None) -> None:
+    # An occurrence as long as its series' period overlaps the next one; one lasting
+    # centuries made every expansion of the series overflow.
+    if recurrence is not None and end - start >= recurrence.shortest_gap():
+        raise StoreError(
+            "ErrorCalendarDurationIsTooLong",
+            "The duration of the calendar item must be shorter than how often it recurs.",
+        )
 
 
 def _opaque_id(kind: str, key: str) -> str:
@@ -413,6 +423,7 @@ class ExchangeStore:
             raise StoreError(
                 "ErrorCalendarEndDateIsEarlierThanStartDate", "EndDate is earlier than StartDate"
             )
+        _check_duration(start, end, fields.get("recurrence"))
         with self._lock:
             stamp = created or self._now()
             item = CalendarItem(
@@ -478,6 +489,8 @@ class ExchangeStore:
                     "ErrorCalendarEndDateIsEarlierThanStartDate",
                     "EndDate is earlier than StartDate",
                 )
+            if isinstance(target, CalendarItem):
+                _check_duration(target.start, target.end, target.recurrence)
             target.modified = self._now()
             target.version += 1
             return target

@@ -444,8 +444,10 @@ class PbxApi:
 
     def _audio(self, request: _Request, args: list[str]) -> tuple[int, Any]:
         request.query(())
-        if not args[0].isdigit():
-            raise HttpError(404, f"no voicemail {args[0]!r}", "id")
+        # isascii: "²" is a digit to str.isdigit; 18 digits: int() of thousands raises.
+        if not (args[0].isascii() and args[0].isdigit() and len(args[0]) <= 18):
+            shown = args[0] if len(args[0]) <= 40 else args[0][:37] + "..."
+            raise HttpError(404, f"no voicemail {shown!r}", "id")
         return 200, self.pbx.voicemail(int(args[0])).audio
 
 

@@ -222,6 +222,11 @@ BAD_CONFIGS: list[tuple[str, str, str]] = [
         "[polling] interval: must be a duration such as '30s', '3m' or '1h30m', not '9999",
     ),
     (
+        "ca_file name too long for the file system (was a traceback)",
+        MINIMAL + 'ca_file = "' + "x" * 5000 + '"\n',
+        "[exchange] ca_file: not a usable file name: File name too long",
+    ),
+    (
         "interval over a day",
         MINIMAL + '[polling]\ninterval = "25h"\n',
         "[polling] interval: must be at most 24h, not '25h'",

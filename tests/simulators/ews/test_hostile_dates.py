@@ -100,3 +100,24 @@ def test_a_restriction_constant_out_of_range(ews: EwsServer) -> None:
     )
     response = ews.post(envelope(body, impersonate=ALICE))
     assert fault_code(response.content) == "ErrorCalendarOutOfRange"
+
+
+def test_a_series_whose_occurrence_lasts_centuries_is_refused(ews: EwsServer) -> None:
+    # Found by the fuzz test: both ends in range, but expanding it overflowed every read.
+    response = ews.post(
+        envelope(
+            _create(
+                "1601-01-01T00:00:00Z",
+                "4500-12-31T23:59:59Z",
+                WEEKLY_FROM_9999.format(day="2026-03-16"),
+            ),
+            impersonate=ALICE,
+        )
+    )
+    assert codes(response.content) == ["ErrorCalendarDurationIsTooLong"]
+    read = ews.post(
+        envelope(
+            calendar_view("2026-03-16T00:00:00Z", "2026-03-17T00:00:00Z", CAL), impersonate=ALICE
+        )
+    )
+    assert codes(read.content) == ["NoError"]

@@ -90,3 +90,10 @@ def test_a_full_voicemail_box_drops_its_oldest_message(pbx: Pbx) -> None:
     box = pbx.voicemails("100")
     assert len(box) == MAX_VOICEMAILS_PER_BOX
     assert box[0].caller == "+493" and box[-1].caller == f"+49{MAX_VOICEMAILS_PER_BOX + 2}"
+
+
+@pytest.mark.parametrize("voicemail_id", ["9" * 5000, "²", "1" * 19])
+def test_a_voicemail_id_that_is_no_number_is_a_404(api: httpx.Client, voicemail_id: str) -> None:
+    # Found by the fuzz test: 5000 digits made int() raise, a 500.
+    response = api.get(f"api/voicemails/{voicemail_id}/audio")
+    assert response.status_code == 404 and len(response.text) < 200
