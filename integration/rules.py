@@ -2,8 +2,11 @@
 
 One ``UserRuleState`` per polled user. At every successful poll the scheduler calls
 ``step(state, appointments, now, current_presence=..., settings=..., user=...)`` and
-gets back the new state and the presence commands to send (``SetPresence``,
-``ReturnToOffice``); when a poll fails it calls ``poll_failed(state, now)``. Nothing here
+gets back a ``StepResult``: the new state, the presence commands to send
+(``SetPresence``, ``ReturnToOffice``) and a ``Decision`` per appointment read
+(``integration.decisions``: the verdict, the rule and its facts, built by
+``integration.ruletrace``); when a poll fails it calls ``poll_failed(state, now)``.
+The records live in ``integration.rulestate``. Nothing here
 reads a clock, talks to Exchange or to the PBX: ``now`` is the PBX clock at the poll,
 ``current_presence`` what the PBX reports right before it. If sending the commands
 fails, keep the *old* state and call ``poll_failed`` on it: the state assumes that its
@@ -78,141 +81,61 @@ first seen too late (R4).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple
 
 from integration import keywords
 from integration.appointments import Appointment
+from integration.decisions import Decision, ManualChange, Verdict
+from integration.rulestate import (
+    DEFAULT_LEAD_TIME,
+    ENGINE_SET_BY,
+    MINUTE,
+    OFFICE,
+    Command,
+    CurrentPresence,
+    EnginePresence,
+    Phase,
+    Reason,
+    ReturnToOffice,
+    RuleSettings,
+    RuleUser,
+    SetPresence,
+    Settings,
+    Tracked,
+    User,
+    UserRuleState,
+    minute_of,
+)
+from integration.ruletrace import PollTrace
 
-OFFICE = "office"
-ENGINE_SET_BY = "engine"  # the PBX's set_by for presence the engine set (R8)
-DEFAULT_LEAD_TIME = timedelta(minutes=3)
-MINUTE = timedelta(minutes=1)
-
-
-class Reason(StrEnum):
-    """Why a command was issued; the rule ids are in the comments."""
-
-    START = "start"  # R3: first poll inside the start minute (R9: a later start wins)
-    CATCH_UP = "catch_up"  # R3: start minute missed, catch-up on, still in progress
-    RESUME = "resume"  # R9: the shown appointment ended, an earlier one still runs
-    CHANGED = "changed"  # R5/R6/R11: the shown appointment's keyword or end changed
-    END = "end"  # R7: end minute reached (also shortened into the past, R11)
-    REMOVED = "removed"  # R11: deleted, moved away or lost its keyword while shown
-
-
-class Phase(StrEnum):
-    """Where one appointment stands for the engine."""
-
-    WAITING = "waiting"  # honoured by R4, its start minute not reached yet
-    IGNORED = "ignored"  # R4: for good, unless its start moves
-    STARTED = "started"  # set presence (or stands by under a later one, R9)
-    OVERRIDDEN = "overridden"  # R8: someone else changed presence; hands off
-    DONE = "done"  # ended, or its start minute passed without setting presence
-
-
-@dataclass(frozen=True, slots=True)
-class SetPresence:
-    status: str
-    return_time: datetime
-    reason: Reason
-    appointment_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReturnToOffice:
-    reason: Reason
-    appointment_id: str | None = None
-    status: str = OFFICE
-
-
-Command = SetPresence | ReturnToOffice
-
-
-@dataclass(frozen=True, slots=True)
-class CurrentPresence:
-    """What the PBX reports at the poll; ``set_by`` None when it does not say."""
-
-    status: str
-    return_time: datetime | None = None
-    set_by: str | None = None
-
-
-class RuleSettings(Protocol):
-    """The polling settings the rules read (``integration.config.PollingConfig`` fits)."""
-
-    @property
-    def lead_time(self) -> timedelta: ...
-
-    @property
-    def catch_up(self) -> bool: ...
-
-
-class RuleUser(Protocol):
-    """The PBX user settings the rules read."""
-
-    @property
-    def language(self) -> str: ...
-
-    @property
-    def auto_back_to_office(self) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    lead_time: timedelta = DEFAULT_LEAD_TIME
-    catch_up: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    language: str = keywords.DEFAULT_LANGUAGE
-    auto_back_to_office: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Tracked:
-    """One appointment as the engine knows it: latest version, R4 facts, phase."""
-
-    appointment: Appointment
-    seen_start: datetime  # the start R4 judged
-    first_seen: datetime | None  # R4 reference; None: older than anything we know
-    phase: Phase
-
-
-@dataclass(frozen=True, slots=True)
-class EnginePresence:
-    """The presence the engine last set and still answers for."""
-
-    status: str
-    return_time: datetime
-    appointment_id: str
-
-
-@dataclass(frozen=True)
-class UserRuleState:
-    """Everything the engine remembers about one user between polls (treat as
-    immutable; ``step`` returns a new one)."""
-
-    tracked: Mapping[str, Tracked] = field(default_factory=dict)
-    last_poll: datetime | None = None  # last successful poll (PBX clock)
-    missed_poll: bool = False  # a poll failed since ``last_poll``
-    engine_presence: EnginePresence | None = None
-
-    @property
-    def after_gap(self) -> bool:
-        """The next poll follows a stretch the engine could not see."""
-        return self.last_poll is None or self.missed_poll
-
+__all__ = [
+    "DEFAULT_LEAD_TIME",
+    "ENGINE_SET_BY",
+    "MINUTE",
+    "OFFICE",
+    "Command",
+    "CurrentPresence",
+    "Decision",
+    "EnginePresence",
+    "Phase",
+    "Reason",
+    "ReturnToOffice",
+    "RuleSettings",
+    "RuleUser",
+    "SetPresence",
+    "Settings",
+    "StepResult",
+    "Tracked",
+    "User",
+    "UserRuleState",
+    "minute_of",
+    "poll_failed",
+    "step",
+]
 
 # -- helpers ----------------------------------------------------------------
-
-
-def minute_of(instant: datetime) -> datetime:
-    """The start of the minute holding ``instant`` (R3, R7)."""
-    return instant.replace(second=0, microsecond=0)
 
 
 def _aware_utc(now: datetime) -> datetime:
@@ -243,10 +166,15 @@ def _first_sight(
     appointment: Appointment, now: datetime, state: UserRuleState, lead_time: timedelta
 ) -> Tracked:
     """A new appointment, or a new start: judge it by R4."""
-    seen = _gap_reference(appointment, state.last_poll, now) if state.after_gap else now
+    gap = state.after_gap
+    seen = _gap_reference(appointment, state.last_poll, now) if gap else now
     ignored = seen is not None and appointment.start - seen < lead_time  # R4
     return Tracked(
-        appointment, appointment.start, seen, Phase.IGNORED if ignored else Phase.WAITING
+        appointment,
+        appointment.start,
+        seen,
+        Phase.IGNORED if ignored else Phase.WAITING,
+        dated_after_gap=gap,
     )
 
 
@@ -278,23 +206,29 @@ def _advance(
         if now < start_minute:
             return tracked, None
         if ended:  # R7 reached before it could start (sub-minute, or an outage)
-            return replace(tracked, phase=Phase.DONE), None
+            return _done(tracked, Verdict.TOO_SHORT), None
         in_start_minute = now < start_minute + MINUTE
         if status is None:  # R5: no keyword, no presence; it may still get one this minute
             return (
-                (tracked, None) if in_start_minute else (replace(tracked, phase=Phase.DONE), None)
+                (tracked, None) if in_start_minute else (_done(tracked, Verdict.NO_KEYWORD), None)
             )
         if in_start_minute:
             return replace(tracked, phase=Phase.STARTED), Reason.START  # R3
         missed = last_poll is None or last_poll < start_minute
         if catch_up and missed:
             return replace(tracked, phase=Phase.STARTED), Reason.CATCH_UP  # R3 catch-up
-        return replace(tracked, phase=Phase.DONE), None  # R3: start minute passed
+        if missed:  # R3: its start minute had no successful poll
+            return replace(_done(tracked, Verdict.MISSED), missed_after=last_poll), None
+        return _done(tracked, Verdict.PASSED), None  # R3: start minute passed
     if tracked.phase is Phase.STARTED and (ended or status is None):
-        return replace(tracked, phase=Phase.DONE), None  # R7 / R11 (keyword gone)
+        return _done(tracked, Verdict.ENDED if ended else Verdict.REMOVED), None  # R7 / R11
     if tracked.phase is Phase.OVERRIDDEN and ended:
-        return replace(tracked, phase=Phase.DONE), None
+        return _done(tracked, Verdict.ENDED), None
     return tracked, None
+
+
+def _done(tracked: Tracked, why: Verdict) -> Tracked:
+    return replace(tracked, phase=Phase.DONE, why=why)
 
 
 def _manually_changed(owned: EnginePresence, current: CurrentPresence) -> bool:
@@ -360,19 +294,34 @@ def poll_failed(state: UserRuleState, now: datetime) -> UserRuleState:
     return replace(state, missed_poll=True)
 
 
+class StepResult(NamedTuple):
+    """What one successful poll gives: the new state, the commands to send (at most
+    one), and a decision for every appointment read (and for each that vanished
+    while it still mattered), in the order the read listed them."""
+
+    state: UserRuleState
+    commands: list[Command]
+    decisions: list[Decision]
+
+
+_DEFAULTS = Settings()
+_DEFAULT_USER = User()
+
+
 def step(
     state: UserRuleState,
     appointments: Iterable[Appointment],
     now: datetime,
     *,
     current_presence: CurrentPresence | None,
-    settings: RuleSettings = Settings(),
-    user: RuleUser = User(),
-) -> tuple[UserRuleState, list[Command]]:
+    settings: RuleSettings = _DEFAULTS,
+    user: RuleUser = _DEFAULT_USER,
+) -> StepResult:
     """One successful poll at ``now`` (PBX clock) that read ``appointments``.
 
     ``current_presence`` is the user's presence on the PBX right before this poll's
-    commands. Returns the new state and the commands to send, in order (at most one).
+    commands. Returns the new state, the commands to send, in order (at most one),
+    and the decisions behind them (``integration.decisions``).
     """
     now = _aware_utc(now)
     _check_order(state, now)
@@ -382,7 +331,8 @@ def step(
         if appointment.id in rows:
             raise ValueError(f"appointment id {appointment.id!r} appears twice in one read")
         rows[appointment.id] = appointment
-    statuses = {key: table.status_for(a.subject) for key, a in rows.items()}  # R5
+    matches = {key: table.match(a.subject) for key, a in rows.items()}  # R5
+    statuses = {key: m.status if m else None for key, m in matches.items()}
 
     owned = state.engine_presence
     before = dict(state.tracked)
@@ -391,8 +341,11 @@ def step(
         and current_presence is not None
         and _manually_changed(owned, current_presence)  # R8
     ):
+        change = ManualChange(now, current_presence.status, current_presence.set_by)
         before = {
-            key: replace(t, phase=Phase.OVERRIDDEN) if t.phase is Phase.STARTED else t
+            key: replace(t, phase=Phase.OVERRIDDEN, manual=change)
+            if t.phase is Phase.STARTED
+            else t
             for key, t in before.items()
         }
         owned = None
@@ -401,8 +354,10 @@ def step(
     tracked = {
         key: _observe(before.get(key), a, now, state, settings.lead_time) for key, a in rows.items()
     }
+    adopted: str | None = None
     if state.last_poll is None and owned is None:
         owned = _adopt(tracked, statuses, current_presence, now)
+        adopted = owned.appointment_id if owned is not None else None
 
     started_now: dict[str, Reason] = {}
     for key, t in tracked.items():
@@ -411,6 +366,7 @@ def step(
             started_now[key] = reason
 
     shown = _shown(t for t in tracked.values() if t.phase is Phase.STARTED)  # R9
+    previous = owned
     commands: list[Command] = []
     if shown is None:
         if owned is not None:
@@ -436,4 +392,9 @@ def step(
     new_state = UserRuleState(
         tracked=tracked, last_poll=now, missed_poll=False, engine_presence=owned
     )
-    return new_state, commands
+    trace = PollTrace(now, state, settings, user, shown, previous, commands, adopted)
+    decisions = [trace.decide(tracked[key], matches[key], started_now.get(key)) for key in rows]
+    for key, gone in state.tracked.items():
+        if key not in rows and (decision := trace.vanished(gone)) is not None:
+            decisions.append(decision)
+    return StepResult(new_state, commands, decisions)

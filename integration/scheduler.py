@@ -13,6 +13,11 @@ reads a clock by itself:
 R1 lives here: users without calendar integration (system or user) or without an
 e-mail address are skipped and reported once; a mailbox that does not exist or
 refuses impersonation is reported at every poll and never stops the others.
+
+Every poll's ``PollEvent`` carries the rules' decisions (``integration.decisions``).
+The log says what a person running the engine needs: one INFO line per presence
+change (user, old -> new, return time, rule, appointment) and one when a user's
+polling recovers after failed polls.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from functools import partial
 from typing import Literal
 
 from integration import rules
+from integration.decisions import Decision
 from integration.pbx import PbxError, PbxUser, PresenceGateway
 from integration.sources.base import (
     AccessDenied,
@@ -52,6 +58,7 @@ class PollEvent:
     outcome: Outcome
     detail: str = ""
     commands: tuple[rules.Command, ...] = ()
+    decisions: tuple[Decision, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,8 @@ class _UserSlot:
     user: PbxUser
     state: rules.UserRuleState = field(default_factory=rules.UserRuleState)
     subjects: dict[str, str] = field(default_factory=dict)  # last read, to name ended ones
+    failures: int = 0  # polls in a row that did not read the calendar
+    failing_since: datetime | None = None
 
 
 def _skip_reason(user: PbxUser, system_enabled: bool) -> str | None:
@@ -84,6 +93,17 @@ def _describe(command: rules.Command) -> str:
     if isinstance(command, rules.SetPresence):
         return f"{command.status} until {command.return_time.isoformat()} ({command.reason})"
     return f"office ({command.reason})"
+
+
+# The rule behind each command's reason, for the log line of a presence change.
+REASON_RULES: dict[rules.Reason, str] = {
+    rules.Reason.START: "R3",
+    rules.Reason.CATCH_UP: "R3",
+    rules.Reason.RESUME: "R9",
+    rules.Reason.CHANGED: "R5/R6",
+    rules.Reason.END: "R7",
+    rules.Reason.REMOVED: "R11",
+}
 
 
 class Engine:
@@ -143,14 +163,12 @@ class Engine:
             appointments = await self.source.read(user.email, now, now + self.settings.lookahead)
         except (MailboxNotFound, AccessDenied) as exc:
             # R1: reported, never stops the others; nothing was read, so a gap.
-            slot.state = rules.poll_failed(slot.state, now)
-            return self._emit(PollEvent(now, user.extension, user.email, "skipped", str(exc)))
+            return self._failed(slot, now, "skipped", str(exc))
         except SourceError as exc:
-            slot.state = rules.poll_failed(slot.state, now)
-            return self._emit(PollEvent(now, user.extension, user.email, "failed", str(exc)))
+            return self._failed(slot, now, "failed", str(exc))
         try:
             current = await self.pbx.presence(user.extension)
-            new_state, commands = rules.step(
+            new_state, commands, decisions = rules.step(
                 slot.state,
                 appointments,
                 now,
@@ -163,17 +181,40 @@ class Engine:
             subjects = {a.id: a.subject for a in appointments}
             for command in commands:
                 key = command.appointment_id or ""
-                await self._send(user, command, subjects.get(key, slot.subjects.get(key)))
+                subject = subjects.get(key, slot.subjects.get(key))
+                await self._send(user, command, subject)
+                _log_change(user, current.status, command, subject)
         except PbxError as exc:
             # The state assumes its commands took effect: keep the old one (rules.py).
-            slot.state = rules.poll_failed(slot.state, now)
-            return self._emit(PollEvent(now, user.extension, user.email, "failed", str(exc)))
+            return self._failed(slot, now, "failed", str(exc))
+        if slot.failures:
+            log.info(
+                "polling %s (%s) recovered after %d failed poll(s) since %s",
+                user.extension,
+                user.email,
+                slot.failures,
+                slot.failing_since.isoformat() if slot.failing_since else "?",
+            )
+            slot.failures, slot.failing_since = 0, None
         slot.state = new_state
         slot.subjects = subjects
         detail = f"{len(appointments)} appointment(s)"
         if commands:
             detail += "; " + "; ".join(_describe(c) for c in commands)
-        return self._emit(PollEvent(now, user.extension, user.email, "ok", detail, tuple(commands)))
+        return self._emit(
+            PollEvent(
+                now, user.extension, user.email, "ok", detail, tuple(commands), tuple(decisions)
+            )
+        )
+
+    def _failed(self, slot: _UserSlot, now: datetime, outcome: Outcome, detail: str) -> PollEvent:
+        """A poll that read nothing (or could not send its commands): a gap (R3, R4)."""
+        slot.state = rules.poll_failed(slot.state, now)
+        if slot.failures == 0:
+            slot.failing_since = now
+        slot.failures += 1
+        user = slot.user
+        return self._emit(PollEvent(now, user.extension, user.email, outcome, detail))
 
     async def _send(self, user: PbxUser, command: rules.Command, subject: str | None) -> None:
         about = f"{command.reason}: {subject!r}" if subject is not None else str(command.reason)
@@ -230,6 +271,24 @@ class Engine:
                 await _wait(stop, remaining)
         if tasks:
             await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+
+def _log_change(user: PbxUser, old: str, command: rules.Command, subject: str | None) -> None:
+    """One INFO line per presence change: who, old -> new, until, which rule, why."""
+    if isinstance(command, rules.SetPresence):
+        new = f"{command.status} until {command.return_time.isoformat()}"
+    else:
+        new = rules.OFFICE
+    log.info(
+        "presence %s (%s): %s -> %s [%s %s: %s]",
+        user.extension,
+        user.email,
+        old,
+        new,
+        REASON_RULES[command.reason],
+        command.reason,
+        repr(subject) if subject is not None else command.appointment_id or "-",
+    )
 
 
 def poll_offsets(count: int, interval: float) -> list[float]:

@@ -65,6 +65,7 @@ class SiteDispatcher:
         self.journal = journal
         self.faults = faults
         self.mounts: list[Mount] = []
+        self.internal: list[Mount] = []  # the harness's own pages: see mount_internal
         # Requests no service claims are journaled too (service "site").
         self._unclaimed = Journaled(self._not_found, journal, "site")
 
@@ -77,10 +78,16 @@ class SiteDispatcher:
         self.mounts.append(Mount(prefix.lower(), wrapped, service, exact))
         self.mounts.sort(key=lambda m: len(m.prefix), reverse=True)
 
+    def mount_internal(self, prefix: str, app: WsgiApp) -> None:
+        """Serve ``prefix`` with ``app`` as it is: not journaled, never faulted (the
+        harness's live view, which real clients never ask for)."""
+        self.internal = [m for m in self.internal if m.prefix != prefix.lower()]
+        self.internal.append(Mount(prefix.lower(), app, "harness"))
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "") or "/"
         lowered = path.lower()
-        for mount in self.mounts:
+        for mount in (*self.internal, *self.mounts):
             if mount.matches(lowered):
                 base = len(mount.prefix.rstrip("/")) if not mount.exact else len(path)
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + path[:base]
@@ -147,6 +154,10 @@ class RunningSite:
     def mount(self, prefix: str, app: WsgiApp, service: str, exact: bool = False) -> None:
         """Add a front end (WebDAV under /exchange/, OWA under /owa/, ...) to the site."""
         self.dispatcher.mount(prefix, app, service, exact)
+
+    def mount_internal(self, prefix: str, app: WsgiApp) -> None:
+        """Add a page of the harness itself (not journaled, outside fault injection)."""
+        self.dispatcher.mount_internal(prefix, app)
 
     def stop(self) -> None:
         if self._server is not None:

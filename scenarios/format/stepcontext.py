@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from yaml.nodes import Node
 
@@ -29,6 +29,7 @@ class Handle:
     end: datetime
     all_day: bool
     deleted_at: int | None = None
+    zone: tzinfo | None = None  # the appointment's own zone, when it has one
 
 
 @dataclass

@@ -23,6 +23,7 @@ from scenarios.format.appointments import (
     check_order,
     midnight,
     read_appointment,
+    series_zone,
 )
 from scenarios.format.model import (
     FAULT_KINDS,
@@ -48,7 +49,7 @@ def _create(ctx: StepContext, node: Node, at: datetime, line: int) -> Step | Non
     if result is None:
         return None
     handle, appt = result
-    state = Handle(line, appt.start, appt.end, appt.all_day)
+    state = Handle(line, appt.start, appt.end, appt.all_day, zone=series_zone(appt))
     if handle is not None and not ctx.add_handle(node, handle, state):
         return None
     return CreateAppointment(at=at, line=line, id=handle, appointment=appt)
@@ -72,7 +73,8 @@ def _update(ctx: StepContext, node: Node, at: datetime, line: int) -> Step | Non
     if all_day != state.all_day and "start" not in fields:
         reader.error(fields.key_line("all_day"), "changing all_day needs a new start (and end)")
         return None
-    start, end = _new_times(reader, fields, state, all_day)
+    with reader.zoned(state.zone):  # moved times are in the appointment's own zone
+        start, end = _new_times(reader, fields, state, all_day)
     if len(reader.problems) > before:
         return None
     if not check_order(reader, fields, start or state.start, end or state.end):

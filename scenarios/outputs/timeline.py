@@ -2,8 +2,10 @@
 
 Presence changes in order, with the calls, mail attempts and contact searches
 among them by time, poll totals (and every poll that did not succeed), then each
-failed expectation as ``FILE:LINE: message``. Times are local to the
-scenario's time zone, as support staff wrote them.
+failed expectation as ``FILE:LINE: message`` followed by the engine's decisions
+that explain it (``why:`` lines). With ``explain=USER`` the per-poll decisions of
+that user come after the totals. Times are local to the scenario's time zone, as
+support staff wrote them.
 """
 
 from __future__ import annotations
@@ -12,14 +14,28 @@ from collections import Counter
 from datetime import datetime
 
 from integration.scheduler import PollEvent
-from scenarios.run.runner import ScenarioResult
+from scenarios.explain.around import trace
+from scenarios.explain.sentences import Clock, duration
+from scenarios.run.runner import ScenarioResult, pbx_clock_for
 
 
-def render(result: ScenarioResult, *, verbose: bool = False) -> str:
+def render(result: ScenarioResult, *, verbose: bool = False, explain: str | None = None) -> str:
     scenario = result.scenario
     zone = scenario.timezone
     verdict = "PASS" if result.passed else ("ERROR" if result.error else "FAIL")
     lines = [f"{verdict} {scenario.path} [{result.variant}]: {scenario.name}"]
+    pbx = pbx_clock_for(scenario)
+    clock = Clock(zone, pbx_true=None if pbx.is_true else pbx.true)
+    if not pbx.is_true:
+        offset = pbx.offset(scenario.start)
+        way = "ahead of" if offset.total_seconds() > 0 else "behind"
+        lines.append(
+            f"  the PBX clock is {duration(abs(offset.total_seconds()))} {way} the scenario "
+            f"clock at the start (pbx:): polls and decisions are stamped with the PBX clock, "
+            "presence changes with the scenario clock"
+        )
+    if str(pbx.zone) != str(zone):
+        lines.append(f"  the PBX is set to {pbx.zone}: it shows and speaks times in that zone")
 
     def local(instant: object) -> str:
         return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[attr-defined]
@@ -66,8 +82,12 @@ def render(result: ScenarioResult, *, verbose: bool = False) -> str:
             f"  {when}  poll {first.extension} ({first.mailbox}): "
             f"{first.outcome}{times} {first.detail}".rstrip()
         )
+    if explain is not None:
+        lines.append(f"  decisions for user {explain}, per poll:")
+        lines.extend(trace(result.polls, explain, clock) or ["  (no polls of that user)"])
     for failure in result.failures:
         lines.append(f"  {scenario.path}:{failure.line}: {failure.message}")
+        lines.extend(f"      why: {text}" for text in failure.explanation)
     if result.error:
         lines.append(f"  {scenario.path}: harness error: {result.error}")
     return "\n".join(lines)

@@ -16,8 +16,10 @@ of mail expectations. Calls and contact searches have their own helpers
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
@@ -26,6 +28,8 @@ from freezegun import freeze_time
 from integration.scheduler import Engine, PollEvent, PollSettings
 from integration.sources.ews import EwsCalendarSource
 from integration.sources.webdav import WebDavCalendarSource
+from scenarios.explain.around import why
+from scenarios.explain.sentences import Clock
 from scenarios.format.model import (
     Call,
     CheckMail,
@@ -49,6 +53,8 @@ from scenarios.run.contactside import ContactSide
 from scenarios.run.environment import Environment
 from scenarios.run.inprocess import InProcessPbxGateway
 from scenarios.run.mailside import MailSide
+from scenarios.run.pbxclock import PbxClock
+from simulators.clock import utc_now
 from simulators.exchange.seed import add_appointment, apply_seed
 from simulators.netgate import ConnectionGate
 from simulators.pbx import JournalEntry, Pbx
@@ -69,8 +75,12 @@ REAL_TIME_MODULES = [
 
 @dataclass(frozen=True)
 class Failure:
+    """A failed expectation; ``explanation`` holds the engine's decisions that explain
+    it, one sentence each (``scenarios.explain``), when it is about a user's presence."""
+
     line: int
     message: str
+    explanation: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,9 +119,13 @@ def poll_instants(scenario: Scenario) -> Iterator[datetime]:
         at += engine.poll_interval
 
 
-def pbx_for(users: Iterable[User], timezone: tzinfo | str) -> Pbx:
-    """A PBX simulator with the scenario's users in their starting presence."""
-    pbx = Pbx(timezone=timezone)
+def pbx_for(
+    users: Iterable[User], timezone: tzinfo | str, clock: Callable[[], datetime] | None = None
+) -> Pbx:
+    """A PBX simulator with the scenario's users in their starting presence; on
+    ``clock`` when given (``harness serve``'s controlled clock, a scenario's PBX
+    clock), else on the (frozen) real time."""
+    pbx = Pbx(clock, timezone=timezone)
     for user in users:
         pbx.add_user(
             PbxUser(
@@ -149,8 +163,14 @@ class _Run:
         self.outside = dict(outside or {})
         self.result = ScenarioResult(scenario, variant)
         self.item_ids: dict[str, str] = {}
-        self.pbx = pbx_for(scenario.users, scenario.timezone)
+        self.pbx_clock = pbx_clock_for(scenario)
+        self.pbx = pbx_for(scenario.users, self.pbx_clock.zone, self.pbx_clock.now)
         self.outages: list[tuple[str, datetime, datetime]] = []  # service, from, until
+        # Explanations: the engine's polls are on the PBX clock; say so when it is off.
+        self.clock = Clock(
+            scenario.timezone, pbx_true=None if self.pbx_clock.is_true else self.pbx_clock.true
+        )
+        self.about: tuple[str, datetime, str | None] | None = None  # see explaining()
         # Made by run(), on the scenario's event loop.
         self.gate: ConnectionGate
         self.mail: MailSide
@@ -161,10 +181,36 @@ class _Run:
         return instant.astimezone(self.scenario.timezone).strftime("%Y-%m-%d %H:%M:%S")
 
     def fail(self, line: int, message: str) -> None:
-        self.result.failures.append(Failure(line, message))
+        explanation: tuple[str, ...] = ()
+        if self.about is not None:
+            user, at, expected = self.about
+            # The engine's polls are stamped with the PBX clock: look up to its reading.
+            at = self.pbx_clock.at(at)
+            explanation = tuple(why(self.result.polls, user, at, self.clock, expected=expected))
+        self.result.failures.append(Failure(line, message, explanation))
+
+    @contextmanager
+    def explaining(self, user: str, at: datetime, expected: str | None = None) -> Iterator[None]:
+        """Failures reported inside this block are explained by ``user``'s decisions
+        up to ``at`` (``expected``: the status the expectation wanted)."""
+        self.about = (user, at, expected)
+        try:
+            yield
+        finally:
+            self.about = None
 
     def note(self, at: datetime, text: str) -> None:
         self.result.activity.append(Activity(at, text, len(self.result.journal)))
+
+    def note_pbx(self, at: datetime, text: str) -> None:
+        """A note stamped with the PBX clock (the mail side runs on it)."""
+        self.note(self.pbx_clock.true(at), text)
+
+    def journalled(self, entry: JournalEntry) -> None:
+        """A PBX journal entry, put on the scenario clock (the PBX stamps its own)."""
+        if not self.pbx_clock.is_true:
+            entry = dataclasses.replace(entry, at=self.pbx_clock.true(entry.at))
+        self.result.journal.append(entry)
 
     # ------------------------------------------------------------------ steps
     async def apply(self, step: Step) -> None:
@@ -192,18 +238,20 @@ class _Run:
             end = step.at + step.duration if step.duration is not None else None
             self.outages.append((step.service, step.at, end or self.scenario.end + SECOND))
         elif isinstance(step, Call):  # and leave_voicemail
-            self.calls.place(step)
+            with self.explaining(step.to, step.at):
+                self.calls.place(step)
         elif isinstance(step, SearchContacts):
             await self.contacts.search(step)
         elif isinstance(step, CheckMail):
-            await self.mail.check(step, step.at)
+            await self.mail.check(step, self.pbx_clock.at(step.at))
         else:  # pragma: no cover - the loader only makes the kinds above
             raise TypeError(f"no runner for step {step.verb}")
 
     def expect(self, step: Step) -> None:
         """An expectation at its instant, after the poll and the mail round."""
         if isinstance(step, ExpectPresence):
-            self.expect_presence(step)
+            with self.explaining(step.user, step.at, step.status):
+                self.expect_presence(step)
         elif isinstance(step, ExpectCall):
             self.calls.expect(step)
         elif isinstance(step, ExpectMail):  # and expect_no_mail
@@ -246,17 +294,23 @@ class _Run:
             ]
             for index, exp in enumerate(want):
                 if index >= len(got):
-                    self.fail(exp.line, f"missing transition: {self._describe(exp)}; none happened")
+                    with self.explaining(user, exp.between[1], exp.status):
+                        self.fail(
+                            exp.line, f"missing transition: {self._describe(exp)}; none happened"
+                        )
                     continue
                 problem = self._mismatch(exp, got[index])
                 if problem:
-                    self.fail(exp.line, f"expected {self._describe(exp)}; got {problem}")
+                    # Explained where it was wanted, or where it happened if later.
+                    with self.explaining(user, max(exp.between[1], got[index].at), exp.status):
+                        self.fail(exp.line, f"expected {self._describe(exp)}; got {problem}")
             for extra in got[len(want) :]:
-                self.fail(
-                    want[-1].line if want else 0,
-                    f"unexpected transition of user {user} to {extra.new_status} at "
-                    f"{self.local(extra.at)} ({extra.reason})",
-                )
+                with self.explaining(user, extra.at, str(extra.new_status)):
+                    self.fail(
+                        want[-1].line if want else 0,
+                        f"unexpected transition of user {user} to {extra.new_status} at "
+                        f"{self.local(extra.at)} ({extra.reason})",
+                    )
 
     def _describe(self, exp: ExpectTransition) -> str:
         text = (
@@ -303,7 +357,7 @@ class _Run:
 
     def pbx_down(self) -> bool:
         """A ``fault`` on service pbx: the engine cannot reach the PBX."""
-        return self.down("pbx", self.pbx.now())
+        return self.down("pbx", utc_now())  # the scenario clock, not the PBX's
 
     # -------------------------------------------------------------------- run
     async def sync_gates(self, instant: datetime) -> None:
@@ -332,14 +386,14 @@ class _Run:
         )
         handles = apply_seed(env.store, scenario.seed)
         self.item_ids = {key: item.id for key, item in handles.items()}
-        self.pbx.on_journal(self.result.journal.append)
+        self.pbx.on_journal(self.journalled)
         # The engine reaches the site and the SMTP sink through gates a fault can shut.
         self.gate = gate = ConnectionGate(env.site.host, env.site.port)
         await gate.open()
         source = self.source(gate.port)
         base = f"{'https' if env.site.tls else 'http'}://{env.site.host}:{gate.port}"
         self.mail = MailSide(
-            scenario, env.sink, self.pbx, note=self.note, fail=self.fail, local=self.local
+            scenario, env.sink, self.pbx, note=self.note_pbx, fail=self.fail, local=self.local
         )
         self.calls = CallSide(self.pbx, self.mail, note=self.note, fail=self.fail, local=self.local)
         self.contacts = ContactSide(
@@ -367,7 +421,7 @@ class _Run:
                     break
                 visited.add(instant)
                 freezer.move_to(instant)  # type: ignore[attr-defined]
-                self.pbx.tick(instant)
+                self.pbx.tick(self.pbx_clock.at(instant))
                 todo = steps_at.get(instant, [])
                 await self.sync_gates(instant)  # outages that began or ended by now
                 for step in todo:
@@ -377,9 +431,12 @@ class _Run:
                 if instant in self.outside:
                     self.outside[instant]()  # someone acts through a real client
                 if instant in polls:
-                    await engine.poll_all(instant)
-                await self.mail.run_due(instant)
+                    # The engine runs on the PBX: "now" is the PBX clock's reading (R13).
+                    await engine.poll_all(self.pbx_clock.at(instant))
+                await self.mail.run_due(self.pbx_clock.at(instant))
                 due = self.mail.next_due()
+                if due is not None:
+                    due = self.pbx_clock.true(due)
                 if due is not None and instant < due <= scenario.end:
                     heapq.heappush(pending, due)  # the worker wakes for a retry
                 self.mail.check_waits(instant)
@@ -387,7 +444,7 @@ class _Run:
                     if step.is_expectation:
                         self.expect(step)
             freezer.move_to(scenario.end)  # type: ignore[attr-defined]
-            self.pbx.tick(scenario.end)
+            self.pbx.tick(self.pbx_clock.at(scenario.end))
             self.mail.finish(scenario.end)
         finally:
             await self.contacts.aclose()
@@ -395,6 +452,16 @@ class _Run:
             await gate.close()
             await self.mail.aclose()
         self.check_transitions()
+
+
+def pbx_clock_for(scenario: Scenario) -> PbxClock:
+    """The PBX clock of a scenario's ``pbx:`` settings (the scenario clock by default)."""
+    settings = scenario.pbx
+    return PbxClock(
+        zone=settings.timezone or scenario.timezone,
+        skew=settings.clock_skew,
+        wall_zone=scenario.timezone if settings.clock == "wall" else None,
+    )
 
 
 def run_scenario(

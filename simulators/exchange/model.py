@@ -3,17 +3,20 @@
 Accounts and their rights, mailboxes with folders, calendar items (singles and
 recurring masters with modified and deleted occurrences), contacts, messages,
 and the expanded ``Occurrence`` rows a calendar view returns. Times are
-timezone-aware UTC instants; a series also keeps its IANA zone so that its
-occurrences follow local wall-clock time.
+timezone-aware UTC instants; a series also keeps its IANA zone (and, when its
+client wrote one, its own time-zone definition) so that its occurrences follow
+local wall-clock time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from simulators.exchange.recurrence import Recurrence
+from simulators.exchange.tzrules import ZoneRules
 
 BusyStatus = Literal["Free", "Tentative", "Busy", "OOF", "NoData"]
 CalendarItemType = Literal["Single", "Occurrence", "Exception", "RecurringMaster"]
@@ -120,10 +123,18 @@ class CalendarItem(ItemBase):
     recurrence: Recurrence | None = None
     exceptions: dict[date, OccurrenceOverride] = field(default_factory=dict)
     deleted: set[date] = field(default_factory=set)
+    # The definition the creating client stored; Exchange expands the series with it.
+    time_zone_rules: ZoneRules | None = None
 
     @property
     def item_type(self) -> CalendarItemType:
         return "RecurringMaster" if self.recurrence else "Single"
+
+    @property
+    def zone(self) -> tzinfo:
+        """The zone the series keeps its wall-clock time in: its stored definition,
+        else its IANA zone."""
+        return self.time_zone_rules or ZoneInfo(self.time_zone)
 
 
 @dataclass

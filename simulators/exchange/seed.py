@@ -14,6 +14,7 @@ from datetime import date, datetime
 from simulators.exchange.model import ALL_MAILBOXES, Account, BusyStatus, CalendarItem
 from simulators.exchange.recurrence import Recurrence
 from simulators.exchange.store import ExchangeStore
+from simulators.exchange.tzrules import ZoneRules
 
 DEFAULT_SERVICE_ACCOUNT = "OSOMX@domain.net"
 DEFAULT_SERVICE_PASSWORD = "secret"
@@ -38,6 +39,7 @@ class SeedMailbox:
     display_name: str = ""
     language: str = "en"
     password: str | None = None
+    time_zone: str | None = None  # the owner's own zone; None: the seed's ``time_zone``
 
 
 @dataclass
@@ -48,6 +50,7 @@ class SeedOccurrenceChange:
     end: datetime | None = None
     location: str | None = None
     busy_status: BusyStatus | None = None
+    modified: datetime | None = None  # Exchange's stamp of the change; None: when seeded
 
 
 @dataclass
@@ -65,6 +68,9 @@ class SeedAppointment:
     recurrence: Recurrence | None = None
     exceptions: list[SeedOccurrenceChange] = field(default_factory=list)
     deleted: list[date] = field(default_factory=list)
+    # The series' own stored definition (Exchange expands with it); None: the IANA zone.
+    time_zone_rules: ZoneRules | None = None
+    modified: datetime | None = None  # Exchange's last-modified stamp; None: ``created``
 
 
 @dataclass
@@ -113,7 +119,11 @@ def apply_seed(store: ExchangeStore, seed: Seed) -> dict[str, CalendarItem]:
     store.add_account(account)
     for box in seed.mailboxes:
         store.add_mailbox(
-            box.smtp, box.display_name, box.language, box.password, time_zone=seed.time_zone
+            box.smtp,
+            box.display_name,
+            box.language,
+            box.password,
+            time_zone=box.time_zone or seed.time_zone,
         )
     if svc.full_access:
         account.full_access = (
@@ -143,6 +153,7 @@ def add_appointment(store: ExchangeStore, appt: SeedAppointment) -> CalendarItem
         busy_status=appt.busy_status,
         location=appt.location,
         time_zone=appt.time_zone,
+        time_zone_rules=appt.time_zone_rules,
         recurrence=appt.recurrence,
     )
     for change in appt.exceptions:
@@ -158,8 +169,12 @@ def add_appointment(store: ExchangeStore, appt: SeedAppointment) -> CalendarItem
             if v is not None
         }
         store.modify_occurrence(item, change.original_date, **fields)
+        if change.modified is not None:
+            item.exceptions[change.original_date].modified = change.modified
     for day in appt.deleted:
         store.delete_occurrence(item, day)
+    if appt.modified is not None:
+        item.modified = appt.modified  # a captured stamp, after the seeding's own
     return item
 
 

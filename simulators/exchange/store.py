@@ -15,12 +15,20 @@ import hashlib
 import itertools
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from simulators.clock import Clock
+from simulators.exchange.history import (
+    ChangeKind,
+    ChangeListener,
+    ItemChange,
+    change_of,
+    notify,
+)
 from simulators.exchange.model import (
     Account,
     CalendarItem,
@@ -85,6 +93,7 @@ class ExchangeStore:
         self.clock = clock or Clock()
         self.domain = domain
         self._lock = threading.RLock()
+        self._listeners: list[ChangeListener] = []
         self.clear()
 
     # ----------------------------------------------------------------- setup
@@ -107,6 +116,34 @@ class ExchangeStore:
             )
             self.folders[root.id] = root
             self.public_root_id = root.id
+            notify(self._listeners, ItemChange(self._now(), "cleared", ""))
+
+    def locked(self) -> AbstractContextManager[Any]:
+        """Hold the store across several calls (a reseed): readers see all or none."""
+        return self._lock
+
+    def on_change(self, listener: ChangeListener) -> Callable[[], None]:
+        """Call ``listener`` with every item created, changed or deleted (and each
+        ``clear``), under the store's lock, in order; returns an unsubscribe."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _changed(
+        self, target: Item | Occurrence, change: ChangeKind, at: datetime, fields: Any = ()
+    ) -> None:
+        """Tell the listeners (callers hold the lock)."""
+        if self._listeners:
+            stored = target.master if isinstance(target, Occurrence) else target
+            folder = self.folders.get(stored.folder_id)
+            mailbox = folder.mailbox if folder else None
+            notify(self._listeners, change_of(target, mailbox, change, at, fields))
 
     def add_account(self, account: Account) -> Account:
         with self._lock:
@@ -339,7 +376,7 @@ class ExchangeStore:
     ) -> Iterator[Occurrence]:
         """Rows of a series overlapping [start, end) (or whose original start is in it)."""
         assert master.recurrence is not None
-        zone = ZoneInfo(master.time_zone)
+        zone = master.zone
         duration = master.end - master.start
         local_start = master.start.astimezone(zone).time()
         # Exceptions may have moved far from their original slot: widen the search.
@@ -440,6 +477,7 @@ class ExchangeStore:
             )
             ZoneInfo(item.time_zone)  # an unknown zone fails here, not at view time
             self._place(item)
+            self._changed(item, "created", stamp)
             return item
 
     def create_contact(self, folder: Folder, **fields: Any) -> Contact:
@@ -449,6 +487,7 @@ class ExchangeStore:
                 id=self.new_item_id(), folder_id=folder.id, created=stamp, modified=stamp, **fields
             )
             self._place(contact)
+            self._changed(contact, "created", stamp)
             return contact
 
     def deliver_message(self, mailbox: str, **fields: Any) -> Message:
@@ -459,6 +498,7 @@ class ExchangeStore:
                 id=self.new_item_id(), folder_id=inbox.id, created=stamp, modified=stamp, **fields
             )
             self._place(message)
+            self._changed(message, "created", stamp)
             return message
 
     def messages(self, mailbox: str | None = None) -> list[Message]:
@@ -493,6 +533,7 @@ class ExchangeStore:
                 _check_duration(target.start, target.end, target.recurrence)
             target.modified = self._now()
             target.version += 1
+            self._changed(target, "updated", target.modified, changes)
             return target
 
     def _update_occurrence(self, occ: Occurrence, changes: dict[str, Any]) -> Occurrence:
@@ -512,7 +553,9 @@ class ExchangeStore:
         override.modified = self._now()
         master.exceptions[occ.original_date] = override
         master.version += 1
-        return self.item(occ.id)  # type: ignore[return-value]
+        changed = self.item(occ.id)
+        self._changed(changed, "updated", override.modified, changes)
+        return changed  # type: ignore[return-value]
 
     def delete_item(self, item_id: str) -> None:
         """Remove an item; on an occurrence id, delete that occurrence only."""
@@ -524,9 +567,11 @@ class ExchangeStore:
                 target.master.exceptions.pop(target.original_date, None)
                 target.master.modified = self._now()
                 target.master.version += 1
+                self._changed(target, "deleted", target.master.modified)
                 return
             del self.items[target.id]
             self.folders[target.folder_id].item_ids.remove(target.id)
+            self._changed(target, "deleted", self._now())
 
     def modify_occurrence(self, master: CalendarItem, original_date: date, **changes: Any) -> None:
         """Seed helper: turn the occurrence of ``original_date`` into an exception."""
@@ -538,7 +583,7 @@ class ExchangeStore:
         self.delete_item(row.id)
 
     def _occurrence_on(self, master: CalendarItem, original_date: date) -> Occurrence:
-        zone = ZoneInfo(master.time_zone)
+        zone = master.zone
         day_start = datetime.combine(original_date, datetime.min.time(), zone).astimezone(UTC)
         for row in self._expand(master, day_start, day_start + timedelta(days=1), by_original=True):
             return row
@@ -564,7 +609,7 @@ class ExchangeStore:
     def deleted_occurrence_starts(self, master: CalendarItem) -> list[datetime]:
         """Original UTC starts of the deleted occurrences of a series, in order."""
         assert master.recurrence is not None
-        zone = ZoneInfo(master.time_zone)
+        zone = master.zone
         local_start = master.start.astimezone(zone).time()
         return [
             localize(datetime.combine(day, local_start), zone) for day in sorted(master.deleted)

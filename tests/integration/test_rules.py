@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from integration import keywords
 from integration.appointments import Appointment
+from integration.decisions import Decision
 from integration.rules import (
     ENGINE_SET_BY,
     Command,
@@ -117,6 +118,7 @@ class Run:
     pbx: FakePbx
     state: UserRuleState
     polls: list[datetime]
+    decisions: list[tuple[datetime, Decision]] = field(default_factory=list)
 
     def changes(self) -> list[tuple[str, str, str | None]]:
         """Presence transitions as (time, status, return time) strings."""
@@ -161,6 +163,7 @@ def simulate(
     now, stop = t(start) + offset, t(end)
     commands: list[tuple[datetime, Command]] = []
     polls: list[datetime] = []
+    decisions: list[tuple[datetime, Decision]] = []
     while now <= stop:
         pbx.tick(now)
         while pending and pending[0][0] <= now:  # a manual change in the client
@@ -170,7 +173,7 @@ def simulate(
             state = poll_failed(state, now)
         else:
             polls.append(now)
-            state, out = step(
+            state, out, decided = step(
                 state,
                 calendar.read(now),
                 now,
@@ -179,11 +182,12 @@ def simulate(
                 user=user,
             )
             assert len(out) <= 1
+            decisions.extend((now, d) for d in decided)
             for command in out:
                 commands.append((now, command))
                 pbx.apply(now, command)
         now += interval
-    return Run(commands, pbx, state, polls)
+    return Run(commands, pbx, state, polls, decisions)
 
 
 LUNCH = appt("lunch", "Lunch", "12:00", "13:00")
@@ -684,7 +688,7 @@ def test_naive_times_are_refused() -> None:
 
 
 def test_polls_must_not_go_back_in_time() -> None:
-    state, _ = step(UserRuleState(), [], at("12:00"), current_presence=None)
+    state, _, _ = step(UserRuleState(), [], at("12:00"), current_presence=None)
     with pytest.raises(ValueError, match="before the last poll"):
         step(state, [], at("11:59"), current_presence=None)
     with pytest.raises(ValueError, match="before the last poll"):
@@ -707,8 +711,8 @@ def test_appointment_record_checks_itself() -> None:
 
 def test_step_is_pure() -> None:
     state = UserRuleState()
-    s1, c1 = step(state, [LUNCH], at("11:50"), current_presence=None)
-    s2, c2 = step(state, [LUNCH], at("11:50"), current_presence=None)
+    s1, c1, _ = step(state, [LUNCH], at("11:50"), current_presence=None)
+    s2, c2, _ = step(state, [LUNCH], at("11:50"), current_presence=None)
     assert (s1, c1) == (s2, c2)
     assert state == UserRuleState()
 

@@ -83,7 +83,9 @@ def test_real_time_polls_spread_over_the_cycle(world: tuple[RunningSite, Pbx, Pb
     # Polled in directory order, spread over the cycle; each again one interval later.
     firsts = [by_user[str(100 + i)][0] for i in range(USERS)]
     assert firsts == sorted(firsts)
-    assert firsts[-1] - firsts[0] >= INTERVAL * (USERS - 1) / USERS * 0.9
+    # The cycle's clock starts before the directory read, which a loaded machine
+    # makes slow, so the first poll may come late: a burst would be ~0, the plan 0.5 s.
+    assert firsts[-1] - firsts[0] >= INTERVAL * (USERS - 1) / USERS * 0.5
     for times in by_user.values():
         assert times[1] - times[0] >= INTERVAL * 0.9
     # R1: the user without e-mail was reported once, never polled.
@@ -115,3 +117,42 @@ def test_ten_thousand_users_make_a_steady_trickle() -> None:
     offsets = poll_offsets(10_000, 30.0)
     assert offsets[1] == pytest.approx(0.003)
     assert offsets[-1] < 30.0
+
+
+def test_log_says_each_presence_change_and_when_polling_recovers(
+    world: tuple[RunningSite, Pbx, PbxServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    site, pbx, server = world
+
+    async def main() -> list[PollEvent]:
+        source = EwsCalendarSource(site.ews_url, "OSOMX@domain.net", "secret")
+        gateway = HttpPbxGateway(server.url)
+        engine = Engine(source, gateway, PollSettings(catch_up=True))
+        try:
+            first = await engine.poll_all(datetime.now(UTC))  # catches up the lunch
+            site.faults.add("ews", "unavailable", timedelta(minutes=5))
+            await engine.poll_all(datetime.now(UTC))
+            await engine.poll_all(datetime.now(UTC))
+            site.faults.clear()
+            await engine.poll_all(datetime.now(UTC))
+            return first
+        finally:
+            await source.aclose()
+            await gateway.aclose()
+
+    with caplog.at_level("INFO", logger="integration.scheduler"):
+        first = asyncio.run(main())
+    info = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
+    changes = [m for m in info if m.startswith("presence ")]
+    assert len(changes) == 1
+    assert changes[0].startswith("presence 100 (user0@domain.net): office -> lunch until ")
+    assert changes[0].endswith("[R3 catch_up: 'Lunch']")
+    recovered = [m for m in info if "recovered" in m]
+    assert len(recovered) == USERS
+    assert any(
+        m.startswith("polling 100 (user0@domain.net) recovered after 2 failed poll(s) since ")
+        for m in recovered
+    )
+    # The poll's event carries the rules' decisions.
+    (lunch,) = [d for e in first if e.extension == "100" for d in e.decisions]
+    assert (lunch.subject, lunch.verdict, lunch.rule) == ("Lunch", "caught_up", "R3")

@@ -1,4 +1,5 @@
-"""The examples of docs/scenario-format.md for calls, mail and contacts do what they say:
+"""The examples of docs/scenario-format.md for calls, mail, contacts, zones and clocks do
+what they say:
 each one runs and passes (``test_model`` only loads every example)."""
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from scenarios.run.runner import run_scenario
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "scenario-format.md"
 NEW_KINDS = re.compile(
-    r"^\s+(call|leave_voicemail|check_mail|search_contacts|expect_\w+mail):", re.M
+    r"^\s+(call|leave_voicemail|check_mail|search_contacts|expect_\w+mail|timezone_rules):"
+    r"|^(pbx):",
+    re.M,
 )
 
 
@@ -41,6 +44,9 @@ def test_every_new_step_kind_has_a_running_example() -> None:
         "expect_contacts",
         "forward_to_mobile",
         "smtp",
+        "pbx",
+        "timezone_rules",
+        "modified",
     ):
         assert f"{verb}:" in found, verb
 

@@ -4,7 +4,8 @@ recurring masters, and reading the CalendarItem elements of CreateItem/UpdateIte
 Child order follows t:CalendarItemType of the 2007 SP1 schema. Quirks kept on
 purpose: a RecurringMaster reports IsRecurring=false to its organizer (2007 does),
 and t:MeetingTimeZone is left out unless the front end is told to send it (see
-``EwsOptions.meeting_time_zone``).
+``EwsOptions.meeting_time_zone``). A series with its own stored definition (its
+client's bias and rules, ``ZoneRules``) reports that definition and its name.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from simulators.exchange.ews.itemxml import (
     stamp_writer,
     text_writer,
 )
+from simulators.exchange.ews.meetingzone import definition_text, read_definition
 from simulators.exchange.ews.recurrences import read_recurrence, recurrence_text
 from simulators.exchange.ews.timezones import iana_for, time_zone_text, windows_name
 from simulators.exchange.ews.xmlkit import (
@@ -35,6 +37,7 @@ from simulators.exchange.ews.xmlkit import (
     fmt_datetime,
     fmt_duration,
     local,
+    qname,
     text,
     text_bool,
     text_datetime,
@@ -198,7 +201,17 @@ def _deleted(parts: list[str], v: CalView, out: Out) -> None:
 
 
 def _meeting_time_zone(parts: list[str], v: CalView, out: Out) -> None:
-    parts.append(time_zone_text("MeetingTimeZone", v.master.time_zone, v.start.year))
+    # The series' stored definition as its client wrote it, else the IANA zone's rules.
+    rules = v.master.time_zone_rules
+    if rules is not None:
+        parts.append(definition_text("MeetingTimeZone", rules))
+    else:
+        parts.append(time_zone_text("MeetingTimeZone", v.master.time_zone, v.start.year))
+
+
+def _zone_name(v: CalView) -> str:
+    rules = v.master.time_zone_rules
+    return rules.name if rules is not None else windows_name(v.master.time_zone)[1]
 
 
 CALENDAR = Kind(
@@ -235,7 +248,7 @@ CALENDAR = Kind(
             ("calendar:Duration", text_writer("Duration", lambda v: fmt_duration(v.end - v.start))),
             (
                 "calendar:TimeZone",
-                text_writer("TimeZone", lambda v: windows_name(v.master.time_zone)[1]),
+                text_writer("TimeZone", _zone_name),
             ),
             ("calendar:AppointmentSequenceNumber", const_writer("AppointmentSequenceNumber", "0")),
             ("calendar:AppointmentState", const_writer("AppointmentState", "0")),
@@ -328,6 +341,12 @@ def read_calendar_item(element: Element) -> dict[str, Any]:
         raise ResponseError(
             "ErrorRequiredPropertyMissing", f"Required property is missing: calendar:{missing}"
         )
+    zone_el = element.find(qname("t:MeetingTimeZone"))
+    if zone_el is not None:
+        # A 2007 client spells its zone out (bias and rules): that definition is kept.
+        rules = read_definition(zone_el, fields.get("time_zone", "UTC"))
+        if rules is not None:
+            fields["time_zone_rules"] = rules
     return fields
 
 

@@ -17,7 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from simulators.exchange.model import CalendarItem, Contact, Folder, Item, Message, Occurrence
-from simulators.exchange.webdav.ical import appointment_rrule, deleted_starts, item_mime
+from simulators.exchange.webdav.ical import (
+    appointment_rrule,
+    deleted_starts,
+    item_mime,
+    series_vtimezone,
+)
 from simulators.exchange.webdav.xmlio import (
     CALENDAR,
     CONTACTS,
@@ -246,6 +251,8 @@ _APPOINTMENT: dict[str, Getter] = {
     CALENDAR + "duration": lambda r: int((_end(r) - _start(r)).total_seconds()),
     CALENDAR + "transparent": lambda r: "TRANSPARENT" if _busy(r) == "FREE" else "OPAQUE",
     CALENDAR + "timezoneid": lambda r: None,
+    # The series' zone as a VTIMEZONE: its stored definition, else its IANA zone's rules.
+    CALENDAR + "timezone": lambda r: "\r\n".join(series_vtimezone(_appt(r))),
     CALENDAR + "recurrenceid": lambda r: r.occurrence.original_start if r.occurrence else None,
     CALENDAR + "rrule": lambda r: (
         [appointment_rrule(_appt(r))] if r.occurrence is None and _appt(r).recurrence else None

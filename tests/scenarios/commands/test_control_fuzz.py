@@ -11,7 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzzing import DATES, FUZZ, TEXT, no_tracebacks
-from tests.scenarios.commands.test_control_input import control  # noqa: F401  (fixture)
+from tests.scenarios.commands.test_control import control, ready, running, served
+
+__all__ = ["control", "ready", "running", "served"]  # fixtures used here
 
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(-(10**30), 10**30), DATES, TEXT)
 
@@ -27,16 +29,16 @@ VALUES = st.one_of(st.none(), st.booleans(), st.integers(-(10**30), 10**30), DAT
     ),
 )
 def test_control_api(
-    control: httpx.Client,  # noqa: F811
+    control: httpx.Client,
     caplog: pytest.LogCaptureFixture,
     since: str,
     service: str,
     spec: dict[str, object],
 ) -> None:
-    assert control.get("journal", params={"since": since, "service": service}).status_code < 500
+    assert control.get("/control/journal", params={"since": since, "service": service}).status_code < 500
     response = control.post(
-        "faults", content=json.dumps(spec), headers={"Content-Type": "application/json"}
+        "/control/faults", content=json.dumps(spec), headers={"Content-Type": "application/json"}
     )
     assert response.status_code < 500, response.text
-    assert control.delete("faults").status_code == 200
+    assert control.delete("/control/faults").status_code == 200
     no_tracebacks(caplog)
