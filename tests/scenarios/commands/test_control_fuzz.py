@@ -35,7 +35,10 @@ def test_control_api(
     service: str,
     spec: dict[str, object],
 ) -> None:
-    assert control.get("/control/journal", params={"since": since, "service": service}).status_code < 500
+    assert (
+        control.get("/control/journal", params={"since": since, "service": service}).status_code
+        < 500
+    )
     response = control.post(
         "/control/faults", content=json.dumps(spec), headers={"Content-Type": "application/json"}
     )
