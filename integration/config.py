@@ -34,6 +34,8 @@ DEFAULT_REQUEST_TIMEOUT = timedelta(seconds=10)
 DEFAULT_SMTP_TIMEOUT = timedelta(seconds=30)
 DEFAULT_MAIL_QUEUE = "mail-queue.sqlite3"  # next to the configuration file
 MAX_CONCURRENCY = 10_000
+MAX_INTERVAL = timedelta(hours=24)  # polling interval and lead time
+MAX_TIMEOUT = timedelta(hours=1)  # request and SMTP timeouts
 
 
 class ConfigError(Exception):
@@ -131,16 +133,20 @@ def load_config_text(text: str, base_dir: str | Path, *, name: str = "config.tom
     return config
 
 
-_DURATION = re.compile(r"(-)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_DURATION = re.compile(r"(-)?(?:(\d{1,15})h)?(?:(\d{1,15})m)?(?:(\d{1,15})s)?")
 
 
 def parse_duration(text: str) -> timedelta:
     """``30s``, ``3m``, ``1h30m``, ``-40s`` -> timedelta; ValueError otherwise."""
     match = _DURATION.fullmatch(text.strip())
     if not text.strip() or match is None or not any(match.group(2, 3, 4)):
-        raise ValueError(f"must be a duration such as '30s', '3m' or '1h30m', not {text!r}")
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ValueError(f"must be a duration such as '30s', '3m' or '1h30m', not {shown!r}")
     hours, minutes, seconds = (int(g or 0) for g in match.group(2, 3, 4))
-    value = timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        value = timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:  # beyond timedelta's 999999999 days
+        raise ValueError(f"is far too long: {text!r}") from None
     return -value if match.group(1) else value
 
 
@@ -244,12 +250,19 @@ class _Reader:
         )
 
     def polling(self, s: _Section) -> PollingConfig:
-        interval = s.duration("interval", DEFAULT_INTERVAL, minimum=timedelta(seconds=1))
-        lead_time = s.duration("lead_time", DEFAULT_LEAD_TIME, minimum=timedelta(0))
+        interval = s.duration(
+            "interval", DEFAULT_INTERVAL, minimum=timedelta(seconds=1), maximum=MAX_INTERVAL
+        )
+        lead_time = s.duration(
+            "lead_time", DEFAULT_LEAD_TIME, minimum=timedelta(0), maximum=MAX_INTERVAL
+        )
         catch_up = s.boolean("catch_up", False)
         concurrency = s.integer("concurrency", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY)
         timeout = s.duration(
-            "request_timeout", DEFAULT_REQUEST_TIMEOUT, minimum=timedelta(seconds=1)
+            "request_timeout",
+            DEFAULT_REQUEST_TIMEOUT,
+            minimum=timedelta(seconds=1),
+            maximum=MAX_TIMEOUT,
         )
         return PollingConfig(
             interval=interval,
@@ -281,7 +294,9 @@ class _Reader:
         queue_path = Path(queue_name or DEFAULT_MAIL_QUEUE).expanduser()
         if not queue_path.is_absolute():
             queue_path = self.base_dir / queue_path
-        timeout = s.duration("timeout", DEFAULT_SMTP_TIMEOUT, minimum=timedelta(seconds=1))
+        timeout = s.duration(
+            "timeout", DEFAULT_SMTP_TIMEOUT, minimum=timedelta(seconds=1), maximum=MAX_TIMEOUT
+        )
         return SmtpConfig(
             server=server,
             port=port,
@@ -369,7 +384,9 @@ class _Section:
             return default
         return cast(T, value)
 
-    def duration(self, key: str, default: timedelta, *, minimum: timedelta) -> timedelta:
+    def duration(
+        self, key: str, default: timedelta, *, minimum: timedelta, maximum: timedelta
+    ) -> timedelta:
         value = self.raw(key, None, str, "a duration string such as '30s'")
         if value is None:
             return default
@@ -380,6 +397,8 @@ class _Section:
             return default
         if parsed < minimum:
             self.problem(key, f"must be at least {format_duration(minimum)}, not {value!r}")
+        elif parsed > maximum:
+            self.problem(key, f"must be at most {format_duration(maximum)}, not {value!r}")
         return parsed
 
     def url(self, key: str, default: Any) -> str:
@@ -397,7 +416,12 @@ class _Section:
         path = Path(value).expanduser()
         if not path.is_absolute():
             path = self.reader.base_dir / path
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            self.problem(key, f"not a usable file name: {exc.strerror or exc}")
+            return None
+        if not found:
             self.problem(key, f"file not found: {path}")
             return None
         return path

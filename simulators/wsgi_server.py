@@ -245,7 +245,8 @@ class _Connection(asyncio.Protocol):
             try:
                 event = self.h11.next_event()
             except h11.RemoteProtocolError as exc:
-                self._refuse(exc.error_status_hint, f"Bad request: {exc}")
+                log.debug("%s: bad request from %s: %s", self.server.name, self.peer, exc)
+                self._refuse(exc.error_status_hint, "Bad request: this is not valid HTTP/1.1")
                 return
             if event is h11.NEED_DATA:
                 return
@@ -255,6 +256,13 @@ class _Connection(asyncio.Protocol):
                     continue
                 return
             if isinstance(event, h11.Request):
+                names = {name for name, _ in event.headers}
+                if b"content-length" in names and b"transfer-encoding" in names:
+                    # Two framings for one body is how requests are smuggled (RFC 9112 6.3).
+                    self._refuse(
+                        400, "Content-Length and Transfer-Encoding cannot be sent together"
+                    )
+                    return
                 self.request, self.body, self.body_size = event, [], 0
                 if self.h11.they_are_waiting_for_100_continue:
                     self._write(

@@ -264,6 +264,16 @@ class MailQueue:
             row = self._db.execute("SELECT 1 FROM messages WHERE key = ?", (key,)).fetchone()
         return row is not None
 
+    def finished_keys(self, kind: str) -> list[str]:
+        """The keys of ``kind`` messages that are sent or failed for good."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key FROM messages WHERE kind = ? AND key IS NOT NULL"
+                " AND status != 'pending'",
+                (kind,),
+            ).fetchall()
+        return [cast(str, r[0]) for r in rows]
+
     def due(self, now: datetime, limit: int = 100) -> list[QueuedMail]:
         """Pending messages whose next attempt is at or before ``now``, oldest due first."""
         with self._lock:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from email.message import EmailMessage
@@ -209,14 +209,18 @@ class VoicemailForwarder:
         zone: tzinfo | None = None,
         *,
         on_queued: Callable[[QueuedMail], None] | None = None,
+        mailed: Container[str] = frozenset(),
     ) -> None:
         self.queue = queue
         self.sender = sender
         self.zone = zone
         self._on_queued = on_queued or (lambda mail: None)
+        # Keys mailed before, known apart from the queue (``VoicemailPosition``): a
+        # queue file that was emptied or replaced must not mail them again.
+        self.mailed = mailed
 
     def already_forwarded(self, key: str) -> bool:
-        return self.queue.contains(key)
+        return key in self.mailed or self.queue.contains(key)
 
     def forward(self, event: VoicemailEvent, now: datetime | None = None) -> QueuedMail | None:
         """Queue the mail for ``event`` (committed on return), due at ``now`` (default:
@@ -229,7 +233,7 @@ class VoicemailForwarder:
                 event.extension,
             )
             return None
-        if self.queue.contains(event.key):
+        if self.already_forwarded(event.key):
             return None
         message = build_voicemail_mail(event, self.sender, self.zone)
         mail = self.queue.enqueue(

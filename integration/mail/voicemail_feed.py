@@ -50,6 +50,8 @@ class HttpVoicemailFeed:
     def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
         self._client = httpx.AsyncClient(base_url=base_url.rstrip("/") + "/", timeout=timeout)
         self._seen: set[str] = set()
+        # Every key the last complete listing held (None before the first one).
+        self.listed: frozenset[str] | None = None
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -81,6 +83,7 @@ class HttpVoicemailFeed:
     async def fetch_new(self, known: Known) -> list[VoicemailEvent]:
         listing = (await self._json("api/voicemails"))["voicemails"]
         fresh: list[tuple[str, dict[str, Any]]] = []
+        listed: set[str] = set()
         for item in listing:
             try:
                 key = voicemail_key(
@@ -89,12 +92,14 @@ class HttpVoicemailFeed:
             except (KeyError, TypeError, ValueError):
                 log.warning("PBX voicemail entry not understood, skipped: %r", item)
                 continue
+            listed.add(key)
             if key in self._seen:
                 continue
             if known(key):
                 self._seen.add(key)
                 continue
             fresh.append((key, item))
+        self.listed = frozenset(listed)
         if not fresh:
             return []
         users = {u["extension"]: u for u in (await self._json("api/users"))["users"]}

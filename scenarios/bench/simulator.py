@@ -31,19 +31,9 @@ from simulators.pbx.server import PbxServer
 from simulators.site import RunningSite, start_site
 
 
-def _count_connections(server: Any) -> None:
-    stats = getattr(server, "stats", None)  # cheroot counts only when asked to
-    if isinstance(stats, dict):
-        stats["Enabled"] = True
-
-
 def _accepted(server: Any) -> int:
-    """Connections ``server`` accepted so far."""
-    counter = getattr(server, "connections_accepted", None)
-    if counter is not None:
-        return int(counter)
-    stats = getattr(server, "stats", None)  # cheroot
-    return int(stats["Accepts"]) if isinstance(stats, dict) else 0
+    """Connections ``server`` (a ``WsgiServer``) accepted so far."""
+    return int(server.connections_accepted)
 
 
 Request = tuple[str, str, bytes, dict[str, str]]
@@ -101,8 +91,6 @@ def serve(connection: Any, spec: dict[str, Any]) -> None:
     for u in users:
         pbx.add_user(User(extension=u.extension, name=u.name, email=u.email))
     pbx_server = PbxServer(pbx).start()
-    _count_connections(site._server)
-    _count_connections(pbx_server._server)
     answer_bytes = 0
     if spec.get("floor"):
         app, answer_bytes = _fixed_answers(site, spec["floor"])

@@ -81,6 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--out", metavar="FILE", help="write a new seed file")
     ics.add_argument("--timezone", metavar="ZONE", help="the new seed's zone (IANA)")
 
+    doctor = commands.add_parser("doctor", help="check the Exchange, PBX and SMTP setup")
+    doctor.add_argument("--config", required=True, metavar="FILE")
+    doctor.add_argument("--mailbox", metavar="ADDRESS", help="the mailbox to try rights on")
+
     from scenarios.commands.bench import add_arguments
 
     add_arguments(commands.add_parser("bench", help="measure engine and simulators at scale"))
@@ -143,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return import_ics_command(
                 args.ics, args.mailbox, into=args.into, out_path=args.out, timezone=args.timezone
             )
+        if args.command == "doctor":  # exit 0 all passed, 1 a check failed, 2 bad config
+            from integration.doctor.command import doctor_command
+
+            return doctor_command(args.config, args.mailbox)
     except ServiceError as exc:
         print(f"harness: {exc}", file=sys.stderr)
         return EXIT_INVALID

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from yaml.nodes import Node
 
+from scenarios.format import bounds
 from scenarios.format.appointments import Mailboxes, read_appointment, series_zone
 from scenarios.format.clocks import read_pbx, read_zone
 from scenarios.format.commsteps import read_forward_to_mobile, read_smtp
@@ -130,6 +131,8 @@ def load_paths(paths: Iterable[str | Path]) -> list[Scenario]:
 
 
 def load_scenario(path: str | Path) -> Scenario:
+    if (big := bounds.file_too_big(Path(path))) is not None:
+        raise ScenarioError([f"{path}:1: {big}"])  # refused before it is read
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -142,6 +145,8 @@ def load_scenario(path: str | Path) -> Scenario:
 def parse_scenario(text: str, path: str | Path = "<text>") -> Scenario:
     """The scenario in ``text``; ``path`` names it in problems and becomes ``Scenario.path``."""
     reader = Reader(str(path))
+    if (big := bounds.text_too_big(len(text.encode("utf-8", "replace")))) is not None:
+        raise ScenarioError([f"{path}:1: {big}"])
     root, problems = compose(text)
     reader.problems.extend(problems)
     scenario = None
@@ -220,6 +225,10 @@ class _Builder:
         transitions = read_transitions(ctx, top.items("expect_transitions"), anchor, end)
         if start is None or zone is None:
             return None
+        last = end or _default_end(start, steps, [t.between[1] for t in transitions])
+        if (long := bounds.too_long(start, last, engine.poll_interval)) is not None:
+            reader.error(top.key_line("end") if end is not None else top.key_line("start"), long)
+            return None
         handles = {a.handle: a for a in seed.appointments if a.handle}
         handles.update(
             {s.id: s.appointment for s in steps if isinstance(s, CreateAppointment) and s.id}
@@ -230,7 +239,7 @@ class _Builder:
             path=self.path,
             timezone=zone,
             start=start,
-            end=end or _default_end(start, steps, [t.between[1] for t in transitions]),
+            end=last,
             variant=top.choice("variant", VARIANTS, default="both") or "both",
             engine=engine,
             exchange=exchange,

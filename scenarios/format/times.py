@@ -17,7 +17,9 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-_DURATION = re.compile(r"(?P<sign>-?)(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?")
+_DURATION = re.compile(
+    r"(?P<sign>-?)(?:(?P<h>\d{1,12})h)?(?:(?P<m>\d{1,12})m)?(?:(?P<s>\d{1,12})s)?"
+)
 _CLOCK = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?")
 _DATE = re.compile(r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})")
 _DATETIME = re.compile(
@@ -29,6 +31,11 @@ _DATETIME = re.compile(
 _ZONE_SUFFIX = re.compile(r"(?P<moment>.*\S)\s+(?P<zone>UTC|[A-Za-z][\w+\-]*(?:/[\w+\-]+)+)")
 
 DURATION_HINT = "a duration is a number with a unit: 30s, 3m, 1h30m, -40s"
+# The simulated clocks run inside these years: far from datetime's ends (year 1 in
+# Berlin, a series from 9999 overflowed into tracebacks) and inside what the PBX (from
+# 1970) and Exchange (to 4500) keep, with room for a year's recurrence beyond.
+EARLIEST_YEAR, LATEST_YEAR = 1971, 4499
+MAX_DURATION = timedelta(days=366)  # no duration in a scenario is longer than one
 MOMENT_HINT = "a time is HH:MM or HH:MM:SS (on the start date) or YYYY-MM-DD HH:MM[:SS][+HH:MM]"
 
 
@@ -36,13 +43,23 @@ def parse_duration(text: str) -> timedelta:
     """``30s``, ``3m``, ``1h30m``, ``-40s``, ``0s``; a bare number is refused."""
     match = _DURATION.fullmatch(text.strip())
     if not match or not any(match.group(k) for k in ("h", "m", "s")):
-        raise ValueError(f"bad duration {text!r}: {DURATION_HINT}")
-    value = timedelta(
-        hours=int(match.group("h") or 0),
-        minutes=int(match.group("m") or 0),
-        seconds=int(match.group("s") or 0),
+        raise ValueError(f"bad duration {_shown(text)}: {DURATION_HINT}")
+    seconds = (
+        int(match.group("h") or 0) * 3600
+        + int(match.group("m") or 0) * 60
+        + int(match.group("s") or 0)
     )
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(
+            f"bad duration {_shown(text)}: at most {int(MAX_DURATION.total_seconds()) // 3600}h"
+            f" ({MAX_DURATION.days} days)"
+        )
+    value = timedelta(seconds=seconds)
     return -value if match.group("sign") else value
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def parse_date(text: str) -> date:
@@ -50,6 +67,10 @@ def parse_date(text: str) -> date:
     match = _DATE.fullmatch(text.strip())
     if not match:
         raise ValueError(f"bad date {text!r}: a date is YYYY-MM-DD")
+    if not EARLIEST_YEAR <= int(match["y"]) <= LATEST_YEAR:
+        raise ValueError(
+            f"bad date {text!r}: scenarios take dates from {EARLIEST_YEAR} to {LATEST_YEAR}"
+        )
     try:
         return date(int(match["y"]), int(match["mo"]), int(match["d"]))
     except ValueError as exc:

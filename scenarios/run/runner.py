@@ -61,18 +61,17 @@ from simulators.pbx import JournalEntry, Pbx
 from simulators.pbx import User as PbxUser
 
 SECOND = timedelta(seconds=1)
-MANUAL = "client"
+MANUAL = "client"  # set_by of set_presence steps (not listed in expect_transitions)
 # Plumbing that must keep real time while the scenario clock is frozen: the HTTP
 # server's and client's keep-alive and timeout bookkeeping. Frozen, a 30 s jump
 # looks like an idle connection timing out, and every poll would reconnect.
 REAL_TIME_MODULES = [
-    "cheroot",
     "simulators.wsgi_server",
     "integration.transport",
     "httpcore",
     "anyio",
     "h11",
-]  # set_by of set_presence steps (not listed in expect_transitions)
+]
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,14 @@ class Recurrence:
         if self.day_of_month is not None and not 1 <= self.day_of_month <= 31:
             raise RecurrenceError("day of month must be between 1 and 31")
 
+    def shortest_gap(self) -> timedelta:
+        """The shortest time between two occurrences' starts, at most: an occurrence
+        must be shorter than this (Exchange: ErrorCalendarDurationIsTooLong)."""
+        days = {"daily": 1, "weekly": 7}.get(self.pattern)
+        if days is None:
+            days = 28 if self.pattern.endswith("monthly") else 365
+        return timedelta(days=days * self.interval)
+
     def _weekdays(self) -> list[rrule.weekday]:
         names: list[str] = []
         for day in self.days_of_week:

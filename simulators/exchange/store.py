@@ -40,7 +40,7 @@ from simulators.exchange.model import (
     Occurrence,
     OccurrenceOverride,
 )
-from simulators.exchange.recurrence import SeriesStarts, localize, occurrence_starts
+from simulators.exchange.recurrence import Recurrence, SeriesStarts, localize, occurrence_starts
 from simulators.exchange.store_errors import StoreError
 from simulators.exchange.store_mail import MailOperations
 from simulators.exchange.store_props import PropertyOperations
@@ -74,6 +74,16 @@ MAILBOX_FOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
 # Folders outside the Top of Information Store (NON_IPM_SUBTREE over WebDAV).
 FOLDER_PARENTS = {"msgfolderroot": "root", "searchfolders": "root", "voicemail": "searchfolders"}
 PUBLIC_ROOT = "publicfoldersroot"
+
+
+def _check_duration(start: datetime, end: datetime, recurrence: Recurrence | None) -> None:
+    # An occurrence as long as its series' period overlaps the next one; one lasting
+    # centuries made every expansion of the series overflow.
+    if recurrence is not None and end - start >= recurrence.shortest_gap():
+        raise StoreError(
+            "ErrorCalendarDurationIsTooLong",
+            "The duration of the calendar item must be shorter than how often it recurs.",
+        )
 
 
 def _opaque_id(kind: str, key: str) -> str:
@@ -496,6 +506,7 @@ class ExchangeStore(PropertyOperations, MailOperations):
             raise StoreError(
                 "ErrorCalendarEndDateIsEarlierThanStartDate", "EndDate is earlier than StartDate"
             )
+        _check_duration(start, end, fields.get("recurrence"))
         with self._lock:
             stamp = created or self._now()
             item = CalendarItem(
@@ -564,6 +575,8 @@ class ExchangeStore(PropertyOperations, MailOperations):
                     "ErrorCalendarEndDateIsEarlierThanStartDate",
                     "EndDate is earlier than StartDate",
                 )
+            if isinstance(target, CalendarItem):
+                _check_duration(target.start, target.end, target.recurrence)
             target.modified = self._now()
             target.version += 1
             self._changed(target, "updated", target.modified, changes)

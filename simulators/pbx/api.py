@@ -68,7 +68,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -152,6 +152,10 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # the PBX keeps times of this range only
+LATEST = datetime(4500, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
 def _time(value: object, field: str) -> datetime | None:
     if value is None:
         return None
@@ -163,6 +167,13 @@ def _time(value: object, field: str) -> datetime | None:
         raise InvalidInput(f"not an ISO 8601 date-time: {value!r}", field) from None
     if parsed.tzinfo is None:
         raise InvalidInput("needs a UTC offset, e.g. 2026-01-05T13:00:00+01:00", field)
+    # Kept far from datetime's ends: a return time in 9999 overflowed when shown in
+    # the PBX's zone or extended by 15 minutes, and broke /api/presence for good.
+    if not EARLIEST.year <= parsed.year <= LATEST.year:
+        raise InvalidInput(
+            f"must lie between {EARLIEST.date().isoformat()} and {LATEST.date().isoformat()}",
+            field,
+        )
     return parsed
 
 
@@ -433,8 +444,10 @@ class PbxApi:
 
     def _audio(self, request: _Request, args: list[str]) -> tuple[int, Any]:
         request.query(())
-        if not args[0].isdigit():
-            raise HttpError(404, f"no voicemail {args[0]!r}", "id")
+        # isascii: "²" is a digit to str.isdigit; 18 digits: int() of thousands raises.
+        if not (args[0].isascii() and args[0].isdigit() and len(args[0]) <= 18):
+            shown = args[0] if len(args[0]) <= 40 else args[0][:37] + "..."
+            raise HttpError(404, f"no voicemail {shown!r}", "id")
         return 200, self.pbx.voicemail(int(args[0])).audio
 
 

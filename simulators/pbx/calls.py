@@ -14,7 +14,6 @@ from typing import Any
 
 from simulators.pbx.announcements import announcement
 from simulators.pbx.model import CallResult, Presence, Status, User, Voicemail
-from simulators.pbx.voicemail import message_wav
 
 
 def route_call(
@@ -58,7 +57,6 @@ def route_call(
         caller=caller,
         at=now,
         duration_seconds=seconds,
-        audio=message_wav(seconds),
         announcement=text,
     )
     return CallResult(

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from simulators.pbx.voicemail import message_wav
+
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "de")
 
 _EXTENSION = re.compile(r"^[0-9]{1,15}$")
@@ -160,7 +162,11 @@ class JournalEntry:
 
 @dataclass(frozen=True)
 class Voicemail:
-    """A message left on a user's voicemail box; ``audio`` is a WAV file."""
+    """A message left on a user's voicemail box; ``audio`` is its WAV file.
+
+    The recording is made from the length when it is asked for, not kept: a
+    600-second message is 9.6 MB of WAV, and a PBX that kept every one grew by that
+    for each call (124 MB for ten)."""
 
     id: int
     extension: str
@@ -168,7 +174,10 @@ class Voicemail:
     at: datetime
     duration_seconds: float
     announcement: str
-    audio: bytes = field(repr=False, default=b"")
+
+    @property
+    def audio(self) -> bytes:
+        return message_wav(self.duration_seconds)
 
 
 @dataclass(frozen=True)

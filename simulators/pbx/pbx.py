@@ -17,6 +17,7 @@ import heapq
 import itertools
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -50,6 +51,8 @@ from simulators.pbx.voicemail import MAX_SECONDS
 log = logging.getLogger(__name__)
 
 EXTENSION_REASON = "return time reached; moved {minutes:g} minutes later"
+MAX_VOICEMAILS_PER_BOX = 500  # a full box drops its oldest message
+MAX_CALL_LOG = 100_000
 
 
 class HasNow(Protocol):
@@ -115,7 +118,8 @@ class Pbx:
         self._by_email: dict[str, str] = {}
         self._due: list[tuple[datetime, str]] = []
         self._journal: list[JournalEntry] = []
-        self._calls: list[CallResult] = []
+        # Bounded like a real PBX's call log and voicemail boxes (per box, oldest out).
+        self._calls: deque[CallResult] = deque(maxlen=MAX_CALL_LOG)
         self._voicemails: list[Voicemail] = []
         self._seq = itertools.count(1)
         self._voicemail_ids = itertools.count(1)
@@ -331,6 +335,9 @@ class Pbx:
             self._calls.append(result)
             if result.voicemail is not None:
                 self._voicemails.append(result.voicemail)
+                box = [v for v in self._voicemails if v.extension == result.voicemail.extension]
+                if len(box) > MAX_VOICEMAILS_PER_BOX:
+                    self._voicemails.remove(box[0])
                 self._pending.append((self._voicemail_listeners, result.voicemail))
         return result
 

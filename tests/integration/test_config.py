@@ -212,6 +212,31 @@ BAD_CONFIGS: list[tuple[str, str, str]] = [
         "[polling] interval: must be at least 1s",
     ),
     (
+        "interval beyond timedelta (was a traceback)",
+        MINIMAL + '[polling]\ninterval = "99999999999h"\n',
+        "[polling] interval: is far too long: '99999999999h'",
+    ),
+    (
+        "interval of 5000 digits",
+        MINIMAL + '[polling]\ninterval = "' + "9" * 5000 + 'h"\n',
+        "[polling] interval: must be a duration such as '30s', '3m' or '1h30m', not '9999",
+    ),
+    (
+        "ca_file name too long for the file system (was a traceback)",
+        MINIMAL + 'ca_file = "' + "x" * 5000 + '"\n',
+        "[exchange] ca_file: not a usable file name: File name too long",
+    ),
+    (
+        "interval over a day",
+        MINIMAL + '[polling]\ninterval = "25h"\n',
+        "[polling] interval: must be at most 24h, not '25h'",
+    ),
+    (
+        "request timeout over an hour",
+        MINIMAL + '[polling]\nrequest_timeout = "2h"\n',
+        "[polling] request_timeout: must be at most 1h, not '2h'",
+    ),
+    (
         "negative lead time",
         MINIMAL + '[polling]\nlead_time = "-1m"\n',
         "[polling] lead_time: must be at least 0s",

@@ -25,6 +25,7 @@ from simulators.exchange.ews.itemxml import Out, RawXml, element_text, write_ite
 from simulators.exchange.ews.kinds import kind_and_view
 from simulators.exchange.ews.shapes import INDEXED_FIELD_URI, read_path, read_shape
 from simulators.exchange.ews.xmlkit import (
+    DateOutOfRange,
     Element,
     Sequence_,
     attr,
@@ -230,7 +231,10 @@ def create_item(call: EwsCall, request: Element) -> Element:
             )
             continue
         except (RecurrenceError, ValueError) as exc:
-            error = ResponseError("ErrorCalendarInvalidRecurrence", str(exc))
+            code = "ErrorCalendarInvalidRecurrence"
+            if isinstance(exc, DateOutOfRange):
+                code = "ErrorCalendarOutOfRange"
+            error = ResponseError(code, str(exc))
             responses.append(error_message("CreateItemResponseMessage", error, ("Items",)))
             continue
         message = success_message("CreateItemResponseMessage")

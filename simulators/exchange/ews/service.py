@@ -25,7 +25,7 @@ from simulators.exchange.ews.context import EwsCall
 from simulators.exchange.ews.errors import EwsFault, ResponseError, fault_document
 from simulators.exchange.ews.itemxml import RawXml
 from simulators.exchange.ews.middleware import FAULT_KEY
-from simulators.exchange.ews.xmlkit import Element, M, S, SchemaViolation, T
+from simulators.exchange.ews.xmlkit import DateOutOfRange, Element, M, S, SchemaViolation, T
 
 log = logging.getLogger(__name__)
 _spyne_compat.tune()  # the EWS app is spyne's only user: its settings belong here
@@ -57,6 +57,8 @@ def _run(ctx: Any, handler: Handler) -> Element | RawXml:
         return handler(environ[CALL_KEY], ctx.in_body_doc)
     except SchemaViolation as violation:
         fault = EwsFault.schema(violation)
+    except DateOutOfRange as out_of_range:
+        fault = EwsFault("ErrorCalendarOutOfRange", str(out_of_range))
     except EwsFault as raised:
         fault = raised
     except ResponseError as raised:

@@ -17,6 +17,8 @@ from typing import Any, NoReturn, TypeAlias
 
 from lxml import etree
 
+from simulators.exchange.timerange import describe, year_in_range
+
 S = "http://schemas.xmlsoap.org/soap/envelope/"
 M = "http://schemas.microsoft.com/exchange/services/2006/messages"
 T = "http://schemas.microsoft.com/exchange/services/2006/types"
@@ -27,6 +29,15 @@ PREFIXES = {"m": M, "t": T, "s": S}
 
 # lxml ships no type information; elements are typed loosely on purpose.
 Element: TypeAlias = Any
+
+
+class DateOutOfRange(ValueError):
+    """A well-formed xs:dateTime or xs:date outside what Exchange keeps
+    (``simulators.exchange.timerange``): ErrorCalendarOutOfRange, not a schema error."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(describe(value))
+        self.value = value
 
 
 class SchemaViolation(Exception):
@@ -207,6 +218,8 @@ def parse_datetime(value: str) -> datetime | None:
     if not match:
         return None
     year, month, day, hour, minute, second, fraction, zone = match.groups()
+    if not year_in_range(int(year)):
+        raise DateOutOfRange(value.strip())
     try:
         micro = int((fraction or ".0")[1:7].ljust(6, "0"))
         moment = datetime(
@@ -225,6 +238,8 @@ def parse_date(value: str) -> date | None:
     match = _DATE.match(value.strip())
     if not match:
         return None
+    if not year_in_range(int(match.group(1))):
+        raise DateOutOfRange(value.strip())
     try:
         return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:

@@ -26,6 +26,7 @@ from simulators.exchange.owa.logon import first, read_form
 from simulators.exchange.owa.sessions import SESSION_KEY, SiteAuth
 from simulators.exchange.recurrence import localize
 from simulators.exchange.store import ExchangeStore, StoreError
+from simulators.exchange.timerange import RANGE_TEXT, date_in_range
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -69,6 +70,10 @@ class OwaCalendar:
                 return self._week(environ, account, mailbox, query.get("date", ""))
             if path == "/appointment/new":
                 start = query.get("date") or self._today(mailbox).isoformat()
+                try:
+                    forms.check_day(start, "date")
+                except forms.FormError as exc:
+                    raise PageError("400 Bad Request", exc.message) from None
                 blank = forms.AppointmentForm(start_date=start, end_date=start)
                 return self._form(environ, account, mailbox, blank, None)
             if path == "/appointment/edit":
@@ -120,6 +125,9 @@ class OwaCalendar:
             day = date.fromisoformat(when) if when else self._today(mailbox)
         except ValueError:
             raise PageError("400 Bad Request", "Give the date as YYYY-MM-DD.") from None
+        # The week around the day, with a day's margin, must stay inside the range.
+        if not date_in_range(day, margin_days=8):
+            raise PageError("400 Bad Request", f"Give a date from {RANGE_TEXT}.")
         monday = day - timedelta(days=day.weekday())
         calendar = self.store.distinguished_folder("calendar", mailbox.smtp)
         week_start = day_bounds(monday, zone)[0]

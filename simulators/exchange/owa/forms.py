@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from simulators.exchange.model import CalendarItem, Occurrence
 from simulators.exchange.recurrence import Recurrence, RecurrenceError, localize
+from simulators.exchange.timerange import RANGE_TEXT, date_in_range
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 BUSY_CHOICES = [("Free", "Free"), ("Tentative", "Tentative"), ("Busy", "Busy"), ("OOF", "Away")]
@@ -91,9 +92,18 @@ class AppointmentForm:
 
 def _date(value: str, name: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise FormError(name, "Enter the date as YYYY-MM-DD.") from None
+    # A day's margin each side: local midnight in any zone stays inside the range.
+    if not date_in_range(day, margin_days=1):
+        raise FormError(name, f"Enter a date from {RANGE_TEXT}.")
+    return day
+
+
+def check_day(value: str, name: str) -> None:
+    """A page's ``?date=`` as the form reads it (``FormError`` with what to type)."""
+    _date(value, name)
 
 
 def _time(value: str, name: str) -> time:

@@ -102,6 +102,10 @@ class WebDavFrontEnd:
     def _authenticated(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         method = environ.get("REQUEST_METHOD", "")
         environ[OPERATION_KEY] = method
+        if not _utf8_path(environ):
+            # Overlong encodings such as %c0%ae ('.') are no path: wsgidav decoded them
+            # with an exception (a 500). IIS refuses such URLs the same way.
+            return self._send(environ, start_response, _text("400 Bad Request", _BAD_PATH))
         locator = Locator(self.store, self.names, environ.get(ACCOUNT_KEY), site_base(environ))
         environ[LOCATOR_KEY] = locator
         try:
@@ -251,6 +255,17 @@ def _replacing_errors(result: Iterable[bytes], error_page: list[bytes]) -> Itera
 
 def _text(status: str, message: str) -> Reply:
     return status, [("Content-Type", "text/plain; charset=utf-8")], message.encode("utf-8")
+
+
+_BAD_PATH = "the URL path is not valid UTF-8 once percent-decoded"
+
+
+def _utf8_path(environ: dict[str, Any]) -> bool:
+    try:
+        environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def _decoded_path(environ: dict[str, Any]) -> str:

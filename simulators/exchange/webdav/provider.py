@@ -87,7 +87,14 @@ class _RowProps:
         return self.row.name
 
     def get_property_names(self, *, is_allprop: bool) -> list[str]:
-        names = [f"{{{ns}}}{local}" for ns, local in map(split_name, known_names(self.row))]
+        # MAPI named properties (".../mapi/id/{GUID}/0x8084") have braces in their
+        # namespace, which lxml's {ns}local names cannot carry: wsgidav failed the
+        # whole PROPFIND with a 500. They are asked for by SEARCH, which writes them.
+        names = [
+            f"{{{ns}}}{local}"
+            for ns, local in map(split_name, known_names(self.row))
+            if "{" not in ns and "}" not in ns
+        ]
         return [*_WSGIDAV_NAMES, *names]
 
     def get_property_value(self, name: str) -> Any:

@@ -362,6 +362,7 @@ class RangeHeaderError(ValueError):
     """A ``Range`` header the fake does not understand; the message says why."""
 
 
+MAX_ROW_DIGITS = 9
 _ROWS = re.compile(r"\s*rows\s*=\s*([0-9]+)\s*-\s*([0-9]*)\s*", re.ASCII | re.IGNORECASE)
 
 
@@ -372,13 +373,17 @@ def parse_range(header: str) -> tuple[int, int | None]:
     this fake send one ``first-last`` range (DavMail: ``rows=0-{max-1}``), so those
     forms are refused like garbage.
     """
+    shown = header if len(header) <= 60 else header[:57] + "..."
     match = _ROWS.fullmatch(header)
     if match is None:
         if re.fullmatch(r"\s*rows\s*=.*[,].*", header, re.IGNORECASE | re.DOTALL):
-            raise RangeHeaderError(f"several row ranges are not supported: {header!r}")
-        raise RangeHeaderError(f"not a row range (rows=first-last): {header!r}")
+            raise RangeHeaderError(f"several row ranges are not supported: {shown!r}")
+        raise RangeHeaderError(f"not a row range (rows=first-last): {shown!r}")
+    if max(len(match.group(1)), len(match.group(2))) > MAX_ROW_DIGITS:
+        # int() of thousands of digits is refused by Python (and would be slow).
+        raise RangeHeaderError(f"row numbers have at most {MAX_ROW_DIGITS} digits: {shown!r}")
     first = int(match.group(1))
     last = int(match.group(2)) if match.group(2) else None
     if last is not None and last < first:
-        raise RangeHeaderError(f"row range ends before it starts: {header!r}")
+        raise RangeHeaderError(f"row range ends before it starts: {shown!r}")
     return first, last

@@ -21,6 +21,8 @@ from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
+from simulators.exchange.timerange import year_in_range
+
 Value = str | int | bool | datetime
 Traversal = Literal["shallow", "deep", "hierarchical"]
 CompareOp = Literal["=", "<>", "<", ">", "<=", ">="]
@@ -141,11 +143,14 @@ _DATE = re.compile(
 
 @lru_cache(maxsize=1024)  # a WHERE compares each row with the same few literals
 def parse_date_literal(text: str) -> datetime | None:
-    """``text`` as an aware UTC instant, or None if it is not a date literal."""
+    """``text`` as an aware UTC instant, or None if it is not a date literal or lies
+    outside the range Exchange keeps (``simulators.exchange.timerange``)."""
     match = _DATE.fullmatch(text.strip())
     if match is None:
         return None
     g = match.groupdict()
+    if not year_in_range(int(g["y"])):
+        return None
     if g["h"] is None and g["z"] is not None:
         return None
     try:

@@ -75,3 +75,34 @@ def test_without_a_pbx_the_worker_still_sends_what_is_queued(rig: MailRig, tmp_p
         return arrived
 
     assert asyncio.run(main())
+
+
+def test_a_queue_damaged_while_running_is_moved_aside_and_mail_goes_on(
+    rig: MailRig, tmp_path: Path
+) -> None:
+    pbx = Pbx(timezone="Europe/Berlin")
+    pbx.add_user(User("100", "User Test", USER1))
+    pbx.set_presence("100", "meeting", datetime.now(UTC) + timedelta(hours=1))
+    queue_path = tmp_path / "mail.sqlite3"
+    with PbxServer(pbx) as server:
+
+        async def main() -> bool:
+            stop = asyncio.Event()
+            config = engine_config(rig, server.url, queue_path)
+            runner = asyncio.create_task(run_mail(config, stop, voicemail_poll=0.1, recovery=0.2))
+            pbx.call("100", "+4930555", message_seconds=1)
+            first = await wait_for(lambda: len(rig.inbox(USER1)) == 1)
+            for name in ("mail.sqlite3", "mail.sqlite3-wal", "mail.sqlite3-shm"):
+                if (tmp_path / name).exists():
+                    (tmp_path / name).write_bytes(b"\xde\xad" * 4096)
+            pbx.call("100", "+4930777", message_seconds=1)
+            second = await wait_for(lambda: len(rig.inbox(USER1)) == 2)
+            stop.set()
+            await asyncio.wait_for(runner, 10)
+            return first and second
+
+        assert asyncio.run(main())
+    assert list(tmp_path.glob("mail.sqlite3.corrupt-*"))
+    # Each voicemail once: the first is not mailed again from the fresh queue.
+    assert len(rig.inbox(USER1)) == 2
+    assert sum(b"+4930777" in m for m in rig.inbox(USER1)) == 1

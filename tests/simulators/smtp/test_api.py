@@ -1,31 +1,27 @@
-"""The mail inspection API over real HTTP (cheroot serving the WSGI app, httpx asking)."""
+"""The mail inspection API over real HTTP (the simulators' server serving the WSGI app,
+httpx asking)."""
 
 from __future__ import annotations
 
 import smtplib
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-from cheroot import wsgi
 
 from simulators.exchange.store import ExchangeStore
 from simulators.smtp import ListenerSpec, SmtpSink
 from simulators.smtp.api import WsgiApp
+from simulators.wsgi_server import WsgiServer
 from tests.simulators.smtp.conftest import USER1, USER2, SinkFactory, message_bytes
 from tests.simulators.smtp.test_inspection import PDF, WAV, voicemail
 
 
-def serve(app: WsgiApp) -> tuple[wsgi.Server, threading.Thread, str]:
-    server = wsgi.Server(("127.0.0.1", 0), app, numthreads=2)
-    server.expiration_interval = 0.05
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    return server, thread, f"http://127.0.0.1:{server.bind_addr[1]}"
+def serve(app: WsgiApp) -> tuple[WsgiServer, str]:
+    server = WsgiServer(app, "127.0.0.1", 0, threads=2, name="mail-api").start()
+    return server, f"http://127.0.0.1:{server.bind_addr[1]}"
 
 
 class Mounted:
@@ -48,11 +44,10 @@ def sink(make_sink: SinkFactory) -> SmtpSink:
 @pytest.fixture(params=["bare", "mounted"])
 def http(request: pytest.FixtureRequest, sink: SmtpSink) -> Iterator[httpx.Client]:
     app = sink.wsgi_app() if request.param == "bare" else Mounted(sink.wsgi_app())
-    server, thread, url = serve(app)
+    server, url = serve(app)
     with httpx.Client(base_url=url, timeout=10) as client:
         yield client
     server.stop()
-    thread.join(timeout=5)
 
 
 def send(sink: SmtpSink, data: bytes, recipients: list[str]) -> None:
