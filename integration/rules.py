@@ -65,9 +65,24 @@ How each remaining rule is read, where the contract leaves room:
 - R10 each occurrence is its own ``Appointment`` (unique id); nothing special here.
 - R11 a deletion is the appointment missing from the read. Deleted/shortened/moved
   away while shown: R7 applies at that poll (office with auto back, else nothing).
-- R12 all-day events are appointments whose start is local midnight as an instant: at
-  30 s polling the first poll of the day falls in their start minute. With longer
-  intervals or an outage over midnight, R3 (catch-up) decides like for any other.
+- R12 all-day events (``all_day``) set presence at the first successful poll of their
+  day: in their start minute (midnight) as R3 says, and when that minute had no
+  successful poll (2- or 5-minute polling, an engine started or restarted during the
+  day, an outage over midnight) at the first successful poll after it while the event
+  is in progress, with catch-up on or off. "The day" is the event's own span: it starts
+  at the midnight Exchange stores (the local midnight of the zone it was made in, the
+  scenario's), so no zone is needed here. Several days are one event: presence is set
+  once, at the first successful poll of the first day the engine sees, so an engine
+  started on day two of a three-day "Holiday" sets vacation at its first poll, with the
+  event's end as return time (R6); it ends by R7 at its last midnight. Everything else
+  is as for any appointment: R4 still judges it (one created, or first seen, during its
+  own day starts less than lead_time after it was seen: ignored for good, all its days),
+  a day whose first poll saw it without a keyword is ``passed`` (R3), a manual change
+  holds for the rest of the event, over its midnights (R8), and a meeting inside it
+  wins while it lasts and hands back to it (R9). Like catch-up, a restarted engine
+  cannot know of a manual change made before it started (the PBX does not say when
+  presence changed): an all-day event in progress sets its presence again at the new
+  engine's first poll unless the PBX shows the engine's own presence for it (adopted).
 - R13 nothing is corrected: appointment times are compared with the PBX clock as is.
 - Engine restart: a fresh state (no poll yet) adopts a presence the PBX says the
   engine set, if an in-progress keyword appointment not ignored by R4 matches its
@@ -215,6 +230,8 @@ def _advance(
         if in_start_minute:
             return replace(tracked, phase=Phase.STARTED), Reason.START  # R3
         missed = last_poll is None or last_poll < start_minute
+        if appointment.all_day and missed:  # R12: the first successful poll of its day
+            return replace(tracked, phase=Phase.STARTED), Reason.ALL_DAY
         if catch_up and missed:
             return replace(tracked, phase=Phase.STARTED), Reason.CATCH_UP  # R3 catch-up
         if missed:  # R3: its start minute had no successful poll

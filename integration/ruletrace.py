@@ -94,7 +94,7 @@ class PollTrace:
     ) -> Decision:
         a = t.appointment
         rule = VERDICT_RULES[verdict]
-        if a.all_day and verdict in (Verdict.SET, Verdict.CAUGHT_UP):
+        if a.all_day and verdict in (Verdict.SET, Verdict.CAUGHT_UP, Verdict.PASSED):
             rule = "R12"
         elif verdict is Verdict.ENDED and t.manual is not None:
             rule = "R8"  # it ended, but presence had been someone else's since

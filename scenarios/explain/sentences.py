@@ -100,10 +100,11 @@ def _left(d: Decision) -> str:
 
 
 def _waiting(d: Decision, c: Clock) -> str:
-    return (
-        f"{_name(d)} {_first_seen(d, c)}: honoured by {_rule_name(d)}; "
-        f"it sets {d.status} at the first poll in its start minute {c.minute(d.start)} (R3)"
-    )
+    if d.all_day:
+        when = f"at the first successful poll from {c.at(d.start)}, its day's start (R12)"
+    else:
+        when = f"at the first poll in its start minute {c.minute(d.start)} (R3)"
+    return f"{_name(d)} {_first_seen(d, c)}: honoured by {_rule_name(d)}; it sets {d.status} {when}"
 
 
 def _ignored(d: Decision, c: Clock) -> str:
@@ -126,8 +127,9 @@ def _no_keyword(d: Decision, c: Clock) -> str:
 def _set(d: Decision, c: Clock) -> str:
     if d.all_day:
         return (
-            f"{_name(d)} starts at midnight: presence set to {_until(d, c)} at the first "
-            f"poll of the day (R12)"
+            f"{_name(d)} began at {c.at(d.start)} and this is the first successful poll of "
+            f"its day ({_last_poll(d, c)}): presence set to {_until(d, c)} (R12, whatever "
+            "the poll interval or catch-up)"
         )
     return f"{_name(d)} starts in this minute ({c.minute(d.start)}): presence set to {_until(d, c)} (R3)"
 
@@ -168,6 +170,11 @@ def _missed(d: Decision, c: Clock) -> str:
 
 
 def _passed(d: Decision, c: Clock) -> str:
+    if d.all_day:
+        return (
+            f"{_name(d)}: the first poll of its day (from {c.at(d.start)}) saw it without a "
+            "keyword: it is not set later (R12)"
+        )
     return (
         f"{_name(d)}: its start minute {c.minute(d.start)} had a poll at which it did not set "
         "presence (it had no keyword then): it is not set later (R3)"

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from integration import keywords
 from integration.appointments import Appointment
-from integration.decisions import Decision
+from integration.decisions import Decision, Verdict
 from integration.rules import (
     ENGINE_SET_BY,
     Command,
@@ -675,6 +675,179 @@ def test_all_day_event_sets_presence_at_the_first_poll_of_the_day() -> None:
         (at("23:00"), "vacation"),
         (at("23:00") + timedelta(days=1), "office"),
     ]
+
+
+NEXT_DAY = DAY + timedelta(days=1)
+
+
+def all_day(
+    id: str, subject: str, first: datetime, days: int = 1, created: datetime | None = LONG_AGO
+) -> Appointment:
+    """An all-day event from midnight ``first`` (UTC here) for ``days`` days."""
+    return Appointment(
+        id, subject, first, first + timedelta(days=days), all_day=True, created=created
+    )
+
+
+HOLIDAY = all_day("h", "Holiday", NEXT_DAY)
+
+
+@pytest.mark.parametrize(
+    ("interval", "offset", "start", "expected"),
+    [
+        (120, 60, "23:50", "00:01:00"),  # 2-minute polls at odd minutes: none in 00:00
+        (300, 120, "23:50", "00:02:00"),  # 5-minute polls at :02, :07, ...
+        (30, 15, "23:50", "00:00:15"),  # the start minute has a poll: R3 as before
+    ],
+)
+@pytest.mark.parametrize("catch_up", [False, True])
+def test_all_day_event_is_set_at_the_first_successful_poll_of_its_day(
+    interval: int, offset: int, start: str, expected: str, catch_up: bool
+) -> None:
+    run = simulate(
+        Calendar().put("11:00", HOLIDAY),
+        start=start,
+        end=NEXT_DAY + timedelta(minutes=10),
+        interval=timedelta(seconds=interval),
+        offset=timedelta(seconds=offset),
+        catch_up=catch_up,
+    )
+    (when, command), *_ = run.sets()
+    assert when == at(expected, NEXT_DAY)
+    assert (command.status, command.return_time) == ("vacation", NEXT_DAY + timedelta(days=1))
+    late = when >= NEXT_DAY + MINUTE
+    assert command.reason is (Reason.ALL_DAY if late else Reason.START)
+    decision = next(d for t, d in run.decisions if t == when and d.appointment_id == "h")
+    assert (decision.verdict, decision.rule) == (Verdict.SET, "R12")
+
+
+def test_all_day_event_is_set_by_an_engine_started_during_its_day() -> None:
+    # The engine starts at 08:00 on the holiday, catch-up off: vacation at its first poll.
+    run = simulate(
+        Calendar().put("11:00", HOLIDAY),
+        start=at("08:00", NEXT_DAY),
+        end=NEXT_DAY + timedelta(days=1, minutes=5),
+        interval=timedelta(minutes=5),
+    )
+    assert run.changes() == [("08:00:00", "vacation", "00:00"), ("00:00:00", "office", None)]
+    assert run.sets()[0][1].reason is Reason.ALL_DAY
+
+
+def test_all_day_event_is_set_after_an_outage_over_midnight_without_catch_up() -> None:
+    run = simulate(
+        Calendar().put("11:00", HOLIDAY),
+        start="23:50",
+        end=NEXT_DAY + timedelta(minutes=20),
+        down=[("23:55", NEXT_DAY + timedelta(minutes=12))],
+    )
+    assert run.changes() == [("00:12:00", "vacation", "00:00")]
+
+
+def test_a_timed_appointment_at_midnight_still_needs_catch_up() -> None:
+    # The same outage misses a timed "Sick" from 00:00: R3, not R12.
+    sick = appt("s", "Sick", NEXT_DAY, NEXT_DAY + timedelta(hours=8))
+    run = simulate(
+        Calendar().put("11:00", sick),
+        start="23:50",
+        end=NEXT_DAY + timedelta(minutes=20),
+        down=[("23:55", NEXT_DAY + timedelta(minutes=12))],
+    )
+    assert run.commands == []
+
+
+def test_engine_started_on_day_two_of_a_holiday_sets_it_until_its_end() -> None:
+    three_days = all_day("h", "Holiday", DAY, days=3, created=DAY - timedelta(days=7))
+    run = simulate(
+        Calendar().put(DAY - timedelta(days=7), three_days),
+        start=at("09:00", NEXT_DAY),
+        end=DAY + timedelta(days=3, minutes=1),
+        interval=timedelta(minutes=30),
+    )
+    assert [(t, c) for t, c in run.commands] == [
+        (
+            at("09:00", NEXT_DAY),
+            SetPresence("vacation", DAY + timedelta(days=3), Reason.ALL_DAY, "h"),
+        ),
+        (DAY + timedelta(days=3), ReturnToOffice(Reason.END, "h")),
+    ]
+
+
+def test_a_manual_change_holds_over_the_midnights_of_a_long_event() -> None:
+    three_days = all_day("h", "Holiday", NEXT_DAY, days=3)
+    run = simulate(
+        Calendar().put("11:00", three_days),
+        start="23:30",
+        end=NEXT_DAY + timedelta(days=3, minutes=30),
+        interval=timedelta(minutes=30),
+        manual=[(at("10:00", NEXT_DAY), "office")],
+    )
+    assert run.changes() == [("00:00:00", "vacation", "00:00"), ("10:00:00", "office", None)]
+    assert run.commands == [
+        (NEXT_DAY, SetPresence("vacation", NEXT_DAY + timedelta(days=3), Reason.START, "h"))
+    ]
+
+
+def test_an_all_day_event_created_during_its_day_is_ignored_by_r4() -> None:
+    sick = all_day("s", "Sick", NEXT_DAY, created=at("09:10", NEXT_DAY))
+    run = simulate(
+        Calendar().put(at("09:10", NEXT_DAY), sick),
+        start=at("09:00", NEXT_DAY),
+        end=at("09:30", NEXT_DAY),
+    )
+    assert run.commands == []
+    assert run.state.tracked["s"].phase is Phase.IGNORED
+
+
+def test_a_missed_meeting_inside_an_all_day_event_leaves_the_all_day_shown() -> None:
+    # The engine starts at 08:30, during a meeting 08:00-09:00 inside an all-day
+    # "Out of Office": the meeting's start minute was missed (catch-up off), the all-day
+    # event is set at once (R12) and stays over 09:00.
+    oof = all_day("o", "Out of Office", NEXT_DAY)
+    meeting = appt("m", "Meeting", at("08:00", NEXT_DAY), at("09:00", NEXT_DAY))
+    run = simulate(
+        Calendar().put("11:00", oof).put("11:00", meeting),
+        start=at("08:30", NEXT_DAY),
+        end=at("09:30", NEXT_DAY),
+    )
+    assert run.changes() == [("08:30:00", "out_of_office", "00:00")]
+
+
+def test_a_meeting_starting_at_the_engine_start_wins_over_the_all_day_event() -> None:
+    oof = all_day("o", "Out of Office", NEXT_DAY)
+    meeting = appt("m", "Meeting", at("08:00", NEXT_DAY), at("09:00", NEXT_DAY))
+    run = simulate(
+        Calendar().put("11:00", oof).put("11:00", meeting),
+        start=at("08:00", NEXT_DAY),
+        end=at("09:10", NEXT_DAY),
+    )
+    assert run.changes() == [
+        ("08:00:00", "meeting", "09:00"),
+        ("09:00:00", "out_of_office", "00:00"),
+    ]
+
+
+def test_restart_adopts_an_all_day_presence_and_forgets_a_manual_one() -> None:
+    mid_day = at("12:00", NEXT_DAY)
+    mine = FakePbx("vacation", NEXT_DAY + timedelta(days=1), ENGINE_SET_BY)
+    adopted = simulate(Calendar().put("11:00", HOLIDAY), start=mid_day, end=mid_day, pbx=mine)
+    assert adopted.commands == []
+    assert adopted.state.engine_presence is not None
+    theirs = FakePbx("office", None, "client")
+    again = simulate(Calendar().put("11:00", HOLIDAY), start=mid_day, end=mid_day, pbx=theirs)
+    assert [c.reason for _, c in again.commands] == [Reason.ALL_DAY]
+
+
+def test_an_all_day_event_without_keyword_at_its_first_poll_is_passed() -> None:
+    trip = all_day("t", "Trip", NEXT_DAY)
+    calendar = (
+        Calendar().put("11:00", trip).put(at("10:00", NEXT_DAY), replace(trip, subject="Holiday"))
+    )
+    run = simulate(
+        calendar, start="23:50", end=at("10:30", NEXT_DAY), interval=timedelta(minutes=2)
+    )
+    assert run.commands == []
+    last = [d for _, d in run.decisions if d.appointment_id == "t"][-1]
+    assert (last.verdict, last.rule) == (Verdict.PASSED, "R12")
 
 
 # -- the API's edges -------------------------------------------------------------------
