@@ -7,11 +7,18 @@ HTTP or HTTPS with a certificate from a CA generated at start (trustme; SAN
 service is wrapped by the request journal and fault injection of the site.
 Paths match case-insensitively, as IIS matches them. WebDAV and OWA authenticate
 per the site's auth mode (``RunningSite.set_webdav_auth``: "basic" or "forms").
+
+``RunningSite.go_down()`` / ``come_back()`` (or ``restart()``) stop and start the
+web server the way an IIS restart does: the listening socket closes (connections are
+refused), open keep-alive connections are cut, OWA forms sessions end; it comes back
+on the same host and port with the same certificate files, the store untouched.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Callable
@@ -113,6 +120,10 @@ class RunningSite:
     _server: Any = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _tmpdir: str | None = field(default=None, repr=False)
+    _cert_files: tuple[str, str] | None = field(default=None, repr=False)  # chain, key
+    _threads: int = field(default=16, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    restarts: int = 0  # times the site came back after going down
 
     @property
     def url(self) -> str:
@@ -147,13 +158,46 @@ class RunningSite:
         """Add a front end (WebDAV under /exchange/, OWA under /owa/, ...) to the site."""
         self.dispatcher.mount(prefix, app, service, exact)
 
-    def stop(self) -> None:
+    @property
+    def serving(self) -> bool:
+        """Whether the site listens (False between ``go_down`` and ``come_back``)."""
+        return self._server is not None
+
+    def go_down(self) -> None:
+        """Stop serving as an IIS restart does: refuse connections, cut the open ones
+        (keep-alive included), end OWA sessions. The certificate files, the store, the
+        journal and the fault windows stay. Idempotent."""
+        with self._lock:
+            self._halt()
+            if self.auth is not None:
+                self.auth.reset(self.auth.mode)  # forms sessions do not survive a restart
+
+    def come_back(self) -> None:
+        """Serve again on the same host and port with the same certificate. Idempotent."""
+        with self._lock:
+            if self._server is not None:
+                return
+            self._server, self._thread = _serve(
+                self.host, self.port, self.dispatcher, self._threads, self._cert_files
+            )
+            self.restarts += 1
+
+    def restart(self) -> None:
+        """``go_down`` then ``come_back`` at once."""
+        self.go_down()
+        self.come_back()
+
+    def _halt(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def stop(self) -> None:
+        with self._lock:
+            self._halt()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -210,24 +254,20 @@ def start_site(
     for prefix in WEBDAV_PREFIXES:
         dispatcher.mount(prefix, webdav, "webdav")
     dispatcher.mount(OWA_PREFIX, OwaFrontEnd(store, auth), "owa")
-    server = wsgi.Server((host, port), dispatcher, numthreads=threads, server_name=host)
-    server.version = SERVER_HEADER
     tmpdir = ca_path = None
+    cert_files: tuple[str, str] | None = None
     if tls:
         tmpdir, ca_path, cert_path, key_path = _tls_files(host)
-        server.ssl_adapter = BuiltinSSLAdapter(cert_path, key_path)
+        cert_files = (cert_path, key_path)
     try:
-        server.prepare()
+        server, thread = _serve(host, port, dispatcher, threads, cert_files)
     except BaseException:
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
         raise
-    bound_host, bound_port = server.bind_addr[0], server.bind_addr[1]
-    thread = threading.Thread(target=server.serve, name=f"site-{bound_port}", daemon=True)
-    thread.start()
     return RunningSite(
-        host=bound_host,
-        port=bound_port,
+        host=server.bind_addr[0],
+        port=server.bind_addr[1],
         tls=tls,
         store=store,
         journal=journal,
@@ -239,7 +279,40 @@ def start_site(
         _server=server,
         _thread=thread,
         _tmpdir=tmpdir,
+        _cert_files=cert_files,
+        _threads=threads,
     )
+
+
+class _SiteServer(wsgi.Server):  # type: ignore[misc]
+    """cheroot's server, binding with SO_REUSEADDR even on a port chosen by the system
+    (cheroot leaves it off for port 0), so that after ``go_down`` the same port can be
+    bound again while the connections it cut are still in TIME_WAIT."""
+
+    @staticmethod
+    def bind_socket(socket_: socket.socket, bind_addr: Any) -> socket.socket:
+        if os.name == "posix":
+            socket_.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        socket_.bind(bind_addr)
+        return socket_
+
+
+def _serve(
+    host: str,
+    port: int,
+    dispatcher: SiteDispatcher,
+    threads: int,
+    cert_files: tuple[str, str] | None,
+) -> tuple[Any, threading.Thread]:
+    """A cheroot server for ``dispatcher`` listening on ``host:port``, on its thread."""
+    server = _SiteServer((host, port), dispatcher, numthreads=threads, server_name=host)
+    server.version = SERVER_HEADER
+    if cert_files is not None:
+        server.ssl_adapter = BuiltinSSLAdapter(*cert_files)
+    server.prepare()  # binds (SO_REUSEADDR: the same port again after a restart)
+    thread = threading.Thread(target=server.serve, name=f"site-{server.bind_addr[1]}", daemon=True)
+    thread.start()
+    return server, thread
 
 
 __all__ = ["RunningSite", "SiteDispatcher", "start_site"]
