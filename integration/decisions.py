@@ -38,6 +38,9 @@ class Verdict(StrEnum):
     OVERRIDDEN = "overridden"  # R8: presence changed by someone else; hands off
     ENDED = "ended"  # R7: its end minute reached (first poll at or after it)
     REMOVED = "removed"  # R11: deleted, moved away or lost its keyword while it mattered
+    # Engine restart: the PBX shows a presence the engine set that no appointment in
+    # progress explains (its appointment ended or went while the engine was down).
+    ORPHANED = "orphaned"
 
 
 VERDICT_RULES: dict[Verdict, str] = {
@@ -56,6 +59,7 @@ VERDICT_RULES: dict[Verdict, str] = {
     Verdict.OVERRIDDEN: "R8",
     Verdict.ENDED: "R7",
     Verdict.REMOVED: "R11",
+    Verdict.ORPHANED: "R7",
 }
 
 

@@ -85,8 +85,17 @@ How each remaining rule is read, where the contract leaves room:
   engine's first poll unless the PBX shows the engine's own presence for it (adopted).
 - R13 nothing is corrected: appointment times are compared with the PBX clock as is.
 - Engine restart: a fresh state (no poll yet) adopts a presence the PBX says the
-  engine set, if an in-progress keyword appointment not ignored by R4 matches its
-  status; so auto back to office still happens at its end.
+  engine set, if an in-progress keyword appointment matches its status (the latest
+  start, R9); so auto back to office still happens at its end. R4 does not stand in
+  the way: the new engine dates what it sees by Exchange's stamps, so an appointment
+  the old engine honoured and that was edited after its start would look too fresh,
+  though the presence shows the old engine set it. When no appointment in progress
+  has that status, the appointment behind it ended or went while the engine was down
+  (the read does not reach back): with auto back to office presence returns to office
+  at that first poll (R7's "first poll after the end"; verdict ``orphaned``), without
+  it the presence stays and the PBX extends it. An appointment starting at that poll
+  sets presence as usual instead. A presence the PBX says someone else set is never
+  touched (R8).
 
 The calendar read must cover in-progress appointments and reach at least
 ``lead_time`` + one poll interval ahead, else appointments entering the window are
@@ -276,12 +285,13 @@ def _adopt(
     now: datetime,
 ) -> EnginePresence | None:
     """Engine restart: take back the presence the PBX says the engine set."""
-    if current is None or current.set_by != ENGINE_SET_BY or current.status == OFFICE:
+    if not _engine_set(current):
         return None
+    assert current is not None
     matching = [
         t
         for t in tracked.values()
-        if t.phase is Phase.WAITING
+        if t.phase in (Phase.WAITING, Phase.IGNORED)
         and statuses[t.appointment.id] == current.status
         and _in_progress(t.appointment, now)
     ]
@@ -290,6 +300,11 @@ def _adopt(
         return None
     tracked[chosen.appointment.id] = replace(chosen, phase=Phase.STARTED)
     return EnginePresence(current.status, chosen.appointment.end, chosen.appointment.id)
+
+
+def _engine_set(current: CurrentPresence | None) -> bool:
+    """The PBX says the engine set this presence (and it is not office)."""
+    return current is not None and current.set_by == ENGINE_SET_BY and current.status != OFFICE
 
 
 def _end_reason(
@@ -372,9 +387,12 @@ def step(
         key: _observe(before.get(key), a, now, state, settings.lead_time) for key, a in rows.items()
     }
     adopted: str | None = None
+    orphan: CurrentPresence | None = None  # the engine's presence nothing explains
     if state.last_poll is None and owned is None:
         owned = _adopt(tracked, statuses, current_presence, now)
         adopted = owned.appointment_id if owned is not None else None
+        if owned is None and _engine_set(current_presence):
+            orphan = current_presence
 
     started_now: dict[str, Reason] = {}
     for key, t in tracked.items():
@@ -386,6 +404,8 @@ def step(
     previous = owned
     commands: list[Command] = []
     if shown is None:
+        if orphan is not None and user.auto_back_to_office:  # restart: its appointment went
+            commands.append(ReturnToOffice(Reason.END))
         if owned is not None:
             if user.auto_back_to_office:  # R7 (R11: deleted or shortened while active)
                 reason = _end_reason(owned.appointment_id, state.tracked, tracked, now)
@@ -411,6 +431,8 @@ def step(
     )
     trace = PollTrace(now, state, settings, user, shown, previous, commands, adopted)
     decisions = [trace.decide(tracked[key], matches[key], started_now.get(key)) for key in rows]
+    if orphan is not None and shown is None:
+        decisions.append(trace.orphaned(orphan))
     for key, gone in state.tracked.items():
         if key not in rows and (decision := trace.vanished(gone)) is not None:
             decisions.append(decision)

@@ -15,6 +15,7 @@ from integration.appointments import Appointment
 from integration.decisions import VERDICT_RULES, Decision, Verdict
 from integration.rulestate import (
     Command,
+    CurrentPresence,
     EnginePresence,
     Phase,
     Reason,
@@ -84,6 +85,26 @@ class PollTrace:
             return None
         verdict = Verdict.ENDED if ended and t.phase is not Phase.IGNORED else Verdict.REMOVED
         return self._decision(t, verdict, None, None)
+
+    def orphaned(self, presence: CurrentPresence) -> Decision:
+        """The engine's first poll found the PBX showing a presence the engine set that
+        no appointment in progress explains: its appointment went while it was down."""
+        back = any(isinstance(c, ReturnToOffice) for c in self.commands)
+        until = presence.return_time or self.now
+        return Decision(
+            appointment_id="",
+            subject="",
+            start=self.now,
+            end=until,
+            verdict=Verdict.ORPHANED,
+            rule=VERDICT_RULES[Verdict.ORPHANED],
+            language=self.user.language,
+            status=presence.status,
+            lead_time=self.settings.lead_time.total_seconds(),
+            last_good_poll=None,
+            catch_up=self.settings.catch_up,
+            back_to_office=back,
+        )
 
     def _decision(
         self,

@@ -221,6 +221,15 @@ def _removed(d: Decision, c: Clock) -> str:
     )
 
 
+def _orphaned(d: Decision, c: Clock) -> str:
+    shown = f"{d.status} until {c.at(d.end)}" if d.end > d.start else str(d.status)
+    return (
+        f"the PBX shows {shown}, set by the engine before this (new) engine process, and no "
+        "appointment in progress has that status: its appointment ended or went while the "
+        f"engine was down{_left(d)} (R7)"
+    )
+
+
 SENTENCES: dict[Verdict, Callable[[Decision, Clock], str]] = {
     Verdict.WAITING: _waiting,
     Verdict.IGNORED: _ignored,
@@ -237,6 +246,7 @@ SENTENCES: dict[Verdict, Callable[[Decision, Clock], str]] = {
     Verdict.OVERRIDDEN: _overridden,
     Verdict.ENDED: _ended,
     Verdict.REMOVED: _removed,
+    Verdict.ORPHANED: _orphaned,
 }
 
 

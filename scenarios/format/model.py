@@ -283,6 +283,7 @@ class ExpectMail(Step):
     subject_contains: str | None = None
     attachment: str | None = None  # a content type (audio/wav) or a file name pattern
     within: timedelta = timedelta(0)
+    count: int | None = None  # exactly this many such mails at ``at + within`` (None: any)
 
     @property
     def until(self) -> datetime:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from yaml.nodes import Node, SequenceNode
 
-from scenarios.format import commsteps, times
+from scenarios.format import commsteps, restartsteps, times
 from scenarios.format.appointments import (
     BUSY_STATUSES,
     ONE_DAY,
@@ -199,6 +199,9 @@ STEP_KINDS: dict[str, StepReader] = {
     "check_mail": commsteps.read_check_mail,
     "search_contacts": commsteps.read_search_contacts,
     "expect_contacts": commsteps.read_expect_contacts,
+    # Restarts of the engine and of Exchange (scenarios.format.restartsteps).
+    "restart_engine": restartsteps.read_restart_engine,
+    "restart_exchange": restartsteps.read_restart_exchange,
 }
 
 
@@ -251,6 +254,7 @@ def read_steps(
                 "after the scenario end",
             )
         steps.append(step)
+    restartsteps.check_down_windows(reader, steps)
     return steps
 
 

@@ -10,7 +10,9 @@ due at that instant, then the mail side's round (``scenarios.run.mailside``: que
 mail due now is sent), then the expectations. Besides polls and steps, the
 runner visits the instants the mail queue asks for (a retry) and the deadlines
 of mail expectations. Calls and contact searches have their own helpers
-(``scenarios.run.callside``, ``scenarios.run.contactside``).
+(``scenarios.run.callside``, ``scenarios.run.contactside``), and so have restarts
+of the engine and of Exchange (``scenarios.run.restarts``: the engine's poll
+schedule follows its restarts).
 """
 
 from __future__ import annotations
@@ -47,11 +49,13 @@ from scenarios.format.model import (
     UpdateAppointment,
     User,
 )
+from scenarios.format.restartsteps import RestartEngine, RestartExchange
 from scenarios.run.callside import CallSide
 from scenarios.run.contactside import ContactSide
 from scenarios.run.environment import Environment
 from scenarios.run.inprocess import InProcessPbxGateway
 from scenarios.run.mailside import MailSide
+from scenarios.run.restarts import RestartSide, engine_polls
 from simulators.exchange.seed import add_appointment, apply_seed
 from simulators.netgate import ConnectionGate
 from simulators.pbx import JournalEntry, Pbx
@@ -165,6 +169,9 @@ class _Run:
         self.mail: MailSide
         self.calls: CallSide
         self.contacts: ContactSide
+        self.engine: Engine
+        self.engine_source: EwsCalendarSource | WebDavCalendarSource
+        self.restarts: RestartSide
 
     def local(self, instant: datetime) -> str:
         return instant.astimezone(self.scenario.timezone).strftime("%Y-%m-%d %H:%M:%S")
@@ -221,6 +228,10 @@ class _Run:
             await self.contacts.search(step)
         elif isinstance(step, CheckMail):
             await self.mail.check(step, step.at)
+        elif isinstance(step, RestartEngine):
+            await self.restarts.restart_engine(step)
+        elif isinstance(step, RestartExchange):
+            await self.restarts.restart_exchange(step)
         else:  # pragma: no cover - the loader only makes the kinds above
             raise TypeError(f"no runner for step {step.verb}")
 
@@ -336,6 +347,41 @@ class _Run:
         """A ``fault`` on service pbx: the engine cannot reach the PBX."""
         return self.down("pbx", self.pbx.now())
 
+    # ----------------------------------------------------------------- engine
+    def new_engine(self) -> Engine:
+        """The engine's process: a fresh rule state and source, the same settings."""
+        scenario = self.scenario
+        self.engine_source = self.source(self.gate.port)
+        return Engine(
+            self.engine_source,
+            InProcessPbxGateway(self.pbx, down=self.pbx_down),
+            PollSettings(
+                interval=scenario.engine.poll_interval,
+                lead_time=scenario.engine.lead_time,
+                catch_up=scenario.engine.catch_up,
+            ),
+            on_event=self.result.polls.append,
+        )
+
+    def new_contacts(self) -> ContactSide:
+        env = self.env
+        base = f"{'https' if env.site.tls else 'http'}://{env.site.host}:{self.gate.port}"
+        return ContactSide(
+            self.scenario, self.variant, base, env.ca_file, note=self.note, fail=self.fail
+        )
+
+    async def stop_engine(self, now: datetime) -> None:
+        """``restart_engine``: the process ends, with its connections and mail worker."""
+        await self.engine_source.aclose()
+        await self.contacts.aclose()
+        self.mail.stop_engine()
+
+    async def start_engine(self, now: datetime) -> None:
+        """A new process with the same configuration and mail queue file."""
+        self.engine = self.new_engine()
+        self.contacts = self.new_contacts()
+        self.mail.start_engine(now)
+
     # -------------------------------------------------------------------- run
     async def sync_gates(self, instant: datetime) -> None:
         """Open or shut the gates in front of the site and the SMTP sink (faults)."""
@@ -345,7 +391,7 @@ class _Run:
     def instants(self) -> tuple[list[datetime], set[datetime], dict[datetime, list[Step]]]:
         """Every instant known before the run (polls, steps, deadlines of waits) as a
         heap, the poll instants, and the steps by instant."""
-        polls = set(poll_instants(self.scenario))
+        polls = set(engine_polls(self.scenario))
         steps_at: dict[datetime, list[Step]] = {}
         for step in self.scenario.steps:
             steps_at.setdefault(step.at, []).append(step)
@@ -367,25 +413,13 @@ class _Run:
         # The engine reaches the site and the SMTP sink through gates a fault can shut.
         self.gate = gate = ConnectionGate(env.site.host, env.site.port)
         await gate.open()
-        source = self.source(gate.port)
-        base = f"{'https' if env.site.tls else 'http'}://{env.site.host}:{gate.port}"
         self.mail = MailSide(
             scenario, env.sink, self.pbx, note=self.note, fail=self.fail, local=self.local
         )
         self.calls = CallSide(self.pbx, self.mail, note=self.note, fail=self.fail, local=self.local)
-        self.contacts = ContactSide(
-            scenario, self.variant, base, env.ca_file, note=self.note, fail=self.fail
-        )
-        engine = Engine(
-            source,
-            InProcessPbxGateway(self.pbx, down=self.pbx_down),
-            PollSettings(
-                interval=scenario.engine.poll_interval,
-                lead_time=scenario.engine.lead_time,
-                catch_up=scenario.engine.catch_up,
-            ),
-            on_event=self.result.polls.append,
-        )
+        self.contacts = self.new_contacts()
+        self.engine = self.new_engine()
+        self.restarts = RestartSide(env, self, self.outages, note=self.note, local=self.local)
         pending, polls, steps_at = self.instants()
         visited: set[datetime] = set()
         try:
@@ -400,6 +434,7 @@ class _Run:
                 freezer.move_to(instant)  # type: ignore[attr-defined]
                 self.pbx.tick(instant)
                 todo = steps_at.get(instant, [])
+                await self.restarts.due(instant)  # what a restart took down comes back
                 await self.sync_gates(instant)  # outages that began or ended by now
                 for step in todo:
                     if not step.is_expectation:
@@ -407,8 +442,8 @@ class _Run:
                         await self.sync_gates(instant)  # a fault holds for the next step
                 if instant in self.outside:
                     self.outside[instant]()  # someone acts through a real client
-                if instant in polls:
-                    await engine.poll_all(instant)
+                if instant in polls and self.restarts.engine_up:
+                    await self.engine.poll_all(instant)
                 await self.mail.run_due(instant)
                 due = self.mail.next_due()
                 if due is not None and instant < due <= scenario.end:
@@ -421,8 +456,9 @@ class _Run:
             self.pbx.tick(scenario.end)
             self.mail.finish(scenario.end)
         finally:
+            await self.restarts.finish()
             await self.contacts.aclose()
-            await source.aclose()
+            await self.engine_source.aclose()
             await gate.close()
             await self.mail.aclose()
         self.check_transitions()

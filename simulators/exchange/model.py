@@ -40,6 +40,8 @@ class Account:
     full_access: set[str] = field(default_factory=set)
     # Mailboxes whose database withholds ms-Exch-EPI-May-Impersonate from this account.
     impersonation_withheld: set[str] = field(default_factory=set)
+    # Mailboxes on which ms-Exch-EPI-May-Impersonate was granted one by one.
+    impersonation_mailboxes: set[str] = field(default_factory=set)
 
     @property
     def alias(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from simulators.exchange.model import ALL_MAILBOXES, Account, BusyStatus, CalendarItem
+from simulators.exchange.model import Account, BusyStatus, CalendarItem
 from simulators.exchange.recurrence import Recurrence
 from simulators.exchange.store import ExchangeStore
 
@@ -116,9 +116,9 @@ def apply_seed(store: ExchangeStore, seed: Seed) -> dict[str, CalendarItem]:
             box.smtp, box.display_name, box.language, box.password, time_zone=seed.time_zone
         )
     if svc.full_access:
-        account.full_access = (
-            {ALL_MAILBOXES} if not denied else {m for m in store.mailboxes if m not in denied}
-        )
+        # As `Get-Mailbox | Add-MailboxPermission` grants it: on each mailbox there is now,
+        # not on mailboxes created later (simulators.exchange.rights).
+        account.full_access = {m for m in store.mailboxes if m not in denied}
     account.impersonation_withheld = denied
     handles: dict[str, CalendarItem] = {}
     for appt in seed.appointments:

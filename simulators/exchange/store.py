@@ -1,6 +1,7 @@
 """The one Exchange organisation every front end serves.
 
-Owns accounts and rights, mailboxes and their folders, the public folder tree,
+Owns accounts and rights (with changes pending until they take effect,
+``simulators.exchange.rights``), mailboxes and their folders, the public folder tree,
 and every item. EWS, WebDAV/OWA, the SMTP sink and scenario steps all read and
 change it through the methods here; front ends only translate protocol. All
 methods are thread-safe (the HTTP servers are threaded).
@@ -33,6 +34,8 @@ from simulators.exchange.model import (
     OccurrenceOverride,
 )
 from simulators.exchange.recurrence import localize, occurrence_starts
+from simulators.exchange.rights import Right, RightsChange
+from simulators.exchange.rights import apply as apply_rights_change
 
 # Distinguished folders of every mailbox: (distinguished id, kind, class, en name, de name).
 MAILBOX_FOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -86,6 +89,7 @@ class ExchangeStore:
             self.folders: dict[str, Folder] = {}
             self.items: dict[str, Item] = {}
             self._occurrence_ids: dict[str, tuple[str, datetime]] = {}
+            self._pending_rights: list[RightsChange] = []
             self._counter = itertools.count(1)
             root = Folder(
                 id=_opaque_id("pf", PUBLIC_ROOT),
@@ -177,11 +181,62 @@ class ExchangeStore:
             parent = parent_id or self.public_root_id
             return self._new_folder(name, "public", folder_class, name, None, parent)
 
+    # ----------------------------------------------------------------- rights
+    def change_rights(
+        self,
+        *,
+        grant: bool,
+        right: Right,
+        account: str,
+        mailbox: str | None = None,
+        delay: timedelta = timedelta(0),
+    ) -> RightsChange:
+        """Grant or revoke ``right`` for ``account`` (its UPN); it takes effect ``delay``
+        from now on the store's clock (at once with 0). ``mailbox``: an address,
+        ``ALL_MAILBOXES``, or None for ``impersonation_on_server``."""
+        if delay < timedelta(0):
+            raise ValueError("a rights change cannot take effect in the past")
+        with self._lock:
+            if account.lower() not in self.accounts:
+                raise StoreError("ErrorNonExistentMailbox", f"no account {account}")
+            box = mailbox.lower() if mailbox is not None else None
+            change = RightsChange(self._now() + delay, grant, right, account.lower(), box)
+            self._pending_rights.append(change)
+            self._apply_due_rights()
+            return change
+
+    def pending_rights(self) -> list[RightsChange]:
+        """Changes made but not in effect yet, in the order they take effect."""
+        with self._lock:
+            self._apply_due_rights()
+            return sorted(self._pending_rights, key=lambda c: c.effective)
+
+    def _apply_due_rights(self) -> None:
+        """Carry out every pending change whose time has come (caller holds the lock)."""
+        if not self._pending_rights:
+            return
+        now = self._now()
+        due = sorted(
+            (c for c in self._pending_rights if c.effective <= now), key=lambda c: c.effective
+        )
+        for change in due:
+            self._pending_rights.remove(change)
+            account = self.accounts.get(change.account)
+            if account is not None:
+                apply_rights_change(change, account, self.mailboxes)
+
+    def has_full_access(self, account: Account, smtp: str) -> bool:
+        """FullAccess (or ownership) of ``account`` on the mailbox ``smtp``, now."""
+        with self._lock:
+            self._apply_due_rights()
+            return account.has_full_access(smtp)
+
     # ------------------------------------------------------------ look-ups
     def authenticate(self, username: str, password: str) -> Account | None:
         """The account for IIS-style credentials: UPN, DOMAIN\\alias or alias."""
         name = username.split("\\", 1)[-1].lower()
         with self._lock:
+            self._apply_due_rights()
             account = self.accounts.get(name)
             if account is None and "@" not in name:
                 account = next((a for a in self.accounts.values() if a.alias.lower() == name), None)
@@ -191,6 +246,8 @@ class ExchangeStore:
 
     def check_impersonation(self, account: Account, smtp: str) -> Mailbox:
         """The mailbox ``account`` may act as, or the StoreError Exchange 2007 gives."""
+        with self._lock:
+            self._apply_due_rights()
         if not account.impersonation_on_server:
             raise StoreError(
                 "ErrorImpersonationDenied",
@@ -201,7 +258,10 @@ class ExchangeStore:
             raise StoreError(
                 "ErrorNonExistentMailbox", "The SMTP address has no mailbox associated with it."
             )
-        if not account.may_impersonate or box.smtp in account.impersonation_withheld:
+        granted = box.smtp in account.impersonation_mailboxes or (
+            account.may_impersonate and box.smtp not in account.impersonation_withheld
+        )
+        if not granted:
             raise StoreError(
                 "ErrorImpersonateUserDenied",
                 "The account does not have permission to impersonate the requested user.",
@@ -210,7 +270,7 @@ class ExchangeStore:
 
     def check_access(self, account: Account, mailbox: Mailbox) -> None:
         """FullAccess (or ownership) on ``mailbox``, else ErrorAccessDenied."""
-        if not account.has_full_access(mailbox.smtp):
+        if not self.has_full_access(account, mailbox.smtp):
             raise StoreError(
                 "ErrorAccessDenied", "Access is denied. Check credentials and try again."
             )

@@ -655,6 +655,43 @@ def test_engine_restart_does_not_adopt_a_manual_presence() -> None:
     assert run.commands == []
 
 
+def test_engine_restart_adopts_an_appointment_edited_after_its_start() -> None:
+    # Renamed at 12:05 (Exchange stamp), so the new engine would date it after its start
+    # (R4 after a gap); the PBX shows the old engine's lunch: adopted, office at 13:00.
+    edited = replace(LUNCH, subject="Lunch with Ann", modified=at("12:05"))
+    before = FakePbx(status="lunch", return_time=at("13:00"), set_by=ENGINE_SET_BY)
+    run = simulate(Calendar().put("11:00", edited), start="12:10", pbx=before)
+    assert run.commands == [(at("13:00"), ReturnToOffice(Reason.END, "lunch"))]
+
+
+@pytest.mark.parametrize("auto_back", [True, False])
+def test_engine_restart_after_the_end_of_its_appointment(auto_back: bool) -> None:
+    # The lunch ended at 13:00 while the engine was down; the PBX still shows the old
+    # engine's lunch (extended). The read no longer holds the lunch.
+    before = FakePbx(status="lunch", return_time=at("13:15"), set_by=ENGINE_SET_BY)
+    run = simulate(
+        Calendar().put("11:00", LUNCH), start="13:05", end="13:10", pbx=before, auto_back=auto_back
+    )
+    if auto_back:
+        assert run.commands == [(at("13:05"), ReturnToOffice(Reason.END))]
+        assert run.changes() == [("13:05:00", "office", None)]
+    else:
+        assert run.commands == []
+    (orphan,) = [d for t, d in run.decisions if d.verdict is Verdict.ORPHANED]
+    assert (orphan.rule, orphan.status, orphan.back_to_office) == ("R7", "lunch", auto_back)
+    assert orphan.end == at("13:15")
+    assert run.decisions[0][0] == at("13:05")  # only the first poll of the new engine says so
+    assert all(t == at("13:05") for t, d in run.decisions if d.verdict is Verdict.ORPHANED)
+
+
+def test_engine_restart_with_a_start_at_its_first_poll_sets_that_instead_of_office() -> None:
+    before = FakePbx(status="lunch", return_time=at("12:30"), set_by=ENGINE_SET_BY)
+    meeting = appt("m", "Meeting", "12:40", "13:00")
+    run = simulate(Calendar().put("11:00", meeting), start="12:40", end="12:41", pbx=before)
+    assert [c for _, c in run.commands] == [SetPresence("meeting", at("13:00"), Reason.START, "m")]
+    assert not [d for _, d in run.decisions if d.verdict is Verdict.ORPHANED]
+
+
 # -- R12 all-day events, R13 clock skew ------------------------------------------------
 
 

@@ -127,6 +127,11 @@ def test_the_issue_example_word_for_word() -> None:
             ["gone from the calendar", "back to office", "(R11)"],
         ),
         (Verdict.REMOVED, {"keyword_lost": True}, ["lost its keyword", "(R11)"]),
+        (
+            Verdict.ORPHANED,
+            {"subject": "", "start": local("13:05"), "end": local("13:15"), "back_to_office": True},
+            ["the PBX shows lunch until 13:15:00", "engine was down", "back to office", "(R7)"],
+        ),
     ],
 )
 def test_sentence_names_the_facts(
