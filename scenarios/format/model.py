@@ -81,6 +81,7 @@ class ExchangeSettings:
     service_account: ServiceAccount = field(default_factory=ServiceAccount)
     webdav_auth: str = "basic"  # basic | forms
     allow_relay: bool = False  # SMTP: accept mail for other domains (else 550 5.7.1)
+    rights_delay: timedelta = timedelta(0)  # until a grant or revoke takes effect
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ message in the loader's style (did-you-mean, what is known).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -44,6 +44,8 @@ class StepContext:
     last_call: int | None = None  # line of the last call step so far
     searches: dict[str, int] = field(default_factory=dict)  # search id -> line
     last_search: int | None = None
+    service_account: str = ""  # the service account's UPN (grant/revoke default to it)
+    read_user: Callable[[Node], User | None] | None = None  # a `users:` entry (add_user)
 
     def extension(self, node: Node, what: str = "user") -> str | None:
         """An extension of ``users`` written in ``node``; reported when unknown."""

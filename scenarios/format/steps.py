@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from yaml.nodes import Node, SequenceNode
 
-from scenarios.format import commsteps, restartsteps, times
+from scenarios.format import accesssteps, commsteps, restartsteps, times
 from scenarios.format.appointments import (
     BUSY_STATUSES,
     ONE_DAY,
@@ -202,6 +202,10 @@ STEP_KINDS: dict[str, StepReader] = {
     # Restarts of the engine and of Exchange (scenarios.format.restartsteps).
     "restart_engine": restartsteps.read_restart_engine,
     "restart_exchange": restartsteps.read_restart_exchange,
+    # Rights as Exchange applies them, users added later (scenarios.format.accesssteps).
+    "grant": accesssteps.read_grant,
+    "revoke": accesssteps.read_revoke,
+    "add_user": accesssteps.read_add_user,
 }
 
 

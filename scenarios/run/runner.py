@@ -31,6 +31,7 @@ from integration.sources.ews import EwsCalendarSource
 from integration.sources.webdav import WebDavCalendarSource
 from scenarios.explain.around import why
 from scenarios.explain.sentences import Clock
+from scenarios.format.accesssteps import AddUser, Grant
 from scenarios.format.model import (
     Call,
     CheckMail,
@@ -50,6 +51,7 @@ from scenarios.format.model import (
     User,
 )
 from scenarios.format.restartsteps import RestartEngine, RestartExchange
+from scenarios.run.accessside import AccessSide, add_pbx_user
 from scenarios.run.callside import CallSide
 from scenarios.run.contactside import ContactSide
 from scenarios.run.environment import Environment
@@ -59,7 +61,6 @@ from scenarios.run.restarts import RestartSide, engine_polls
 from simulators.exchange.seed import add_appointment, apply_seed
 from simulators.netgate import ConnectionGate
 from simulators.pbx import JournalEntry, Pbx
-from simulators.pbx import User as PbxUser
 
 SECOND = timedelta(seconds=1)
 MANUAL = "client"
@@ -124,20 +125,7 @@ def pbx_for(users: Iterable[User], timezone: tzinfo | str) -> Pbx:
     """A PBX simulator with the scenario's users in their starting presence."""
     pbx = Pbx(timezone=timezone)
     for user in users:
-        pbx.add_user(
-            PbxUser(
-                extension=user.extension,
-                name=user.name or user.extension,
-                email=user.email,
-                language=user.language,
-                auto_back_to_office=user.auto_back_to_office,
-                calendar_integration=user.calendar_integration,
-                mobile=user.mobile,
-                forward_to_mobile=frozenset(user.forward_to_mobile),  # type: ignore[arg-type]
-            ),
-            status=user.presence.status,
-            return_time=user.presence.return_time,
-        )
+        add_pbx_user(pbx, user)
     return pbx
 
 
@@ -161,6 +149,7 @@ class _Run:
         self.result = ScenarioResult(scenario, variant)
         self.item_ids: dict[str, str] = {}
         self.pbx = pbx_for(scenario.users, scenario.timezone)
+        self.access = AccessSide(scenario, env.store, self.pbx, note=self.note, local=self.local)
         self.outages: list[tuple[str, datetime, datetime]] = []  # service, from, until
         self.clock = Clock(scenario.timezone)
         self.about: tuple[str, datetime, str | None] | None = None  # see explaining()
@@ -232,6 +221,10 @@ class _Run:
             await self.restarts.restart_engine(step)
         elif isinstance(step, RestartExchange):
             await self.restarts.restart_exchange(step)
+        elif isinstance(step, Grant):  # and revoke
+            self.access.change(step)
+        elif isinstance(step, AddUser):
+            self.access.add_user(step)
         else:  # pragma: no cover - the loader only makes the kinds above
             raise TypeError(f"no runner for step {step.verb}")
 

@@ -57,7 +57,7 @@ class RightsChange:
             )
         elif self.mailbox is not None:
             where = f" on {self.mailbox}"
-        return f"{self.right} {verb} to {self.account}{where}"
+        return f"{self.right} {verb} {'to' if self.grant else 'from'} {self.account}{where}"
 
 
 def apply(change: RightsChange, account: Account, mailboxes: Iterable[str]) -> None:
