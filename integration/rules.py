@@ -35,6 +35,12 @@ How each remaining rule is read, where the contract leaves room:
   capped at ``now``); with neither it counts as old. So an appointment created
   yesterday is honoured when the engine starts at 11:59 or at 12:10 (then via
   catch-up), and one created during an outage 1 minute before its start is ignored.
+- R4 and the client. The PBX client (myPortal's "Exchange Calendar Integration")
+  writes a presence it sets into the calendar as an appointment from that moment
+  (subject: the status's keyword) and sets the presence itself (not the engine's,
+  R8). The engine first sees it at or after its start: ignored for good by R4, so the
+  engine never sets it again nor returns it to office; the decision adds that the PBX
+  already shows that status, set by someone else (``presence_set_by``).
 - R4 and moves (R11). A new start is judged afresh against the poll that first saw
   it, even for an appointment ignored before. An appointment whose presence is
   active (or was overridden, R8) and whose new start keeps it in progress is not
@@ -65,6 +71,15 @@ How each remaining rule is read, where the contract leaves room:
 - R10 each occurrence is its own ``Appointment`` (unique id); nothing special here.
 - R11 a deletion is the appointment missing from the read. Deleted/shortened/moved
   away while shown: R7 applies at that poll (office with auto back, else nothing).
+- R11 and meetings. A meeting counts as any appointment whatever the owner's answer:
+  accepted, tentative (the rules ignore the busy status) or not answered yet (the
+  calendar attendant put it in the calendar as tentative); its subject decides (R5).
+  A cancelled meeting (the organizer cancelled; Exchange keeps the attendee's item,
+  marked IsCancelled / apptstateflags asfCanceled, free, its subject prefixed
+  "Canceled: " or "Abgesagt: ", so "Canceled: Team Meeting" still holds "Meeting")
+  behaves as deleted: it never sets presence (verdict ``cancelled``), and one whose
+  presence is shown when the cancellation arrives ends at the first poll that sees it
+  (R7: office with auto back). A declined meeting is not in the calendar at all.
 - R12 all-day events (``all_day``) set presence at the first successful poll of their
   day: in their start minute (midnight) as R3 says, and when that minute had no
   successful poll (2- or 5-minute polling, an engine started or restarted during the
@@ -364,7 +379,10 @@ def step(
             raise ValueError(f"appointment id {appointment.id!r} appears twice in one read")
         rows[appointment.id] = appointment
     matches = {key: table.match(a.subject) for key, a in rows.items()}  # R5
-    statuses = {key: m.status if m else None for key, m in matches.items()}
+    # A cancelled meeting stays in the calendar but sets nothing (R11: as if deleted).
+    statuses = {
+        key: m.status if m and not rows[key].cancelled else None for key, m in matches.items()
+    }
 
     owned = state.engine_presence
     before = dict(state.tracked)
@@ -429,7 +447,9 @@ def step(
     new_state = UserRuleState(
         tracked=tracked, last_poll=now, missed_poll=False, engine_presence=owned
     )
-    trace = PollTrace(now, state, settings, user, shown, previous, commands, adopted)
+    trace = PollTrace(
+        now, state, settings, user, shown, previous, commands, adopted, current_presence
+    )
     decisions = [trace.decide(tracked[key], matches[key], started_now.get(key)) for key in rows]
     if orphan is not None and shown is None:
         decisions.append(trace.orphaned(orphan))

@@ -108,7 +108,13 @@ def _waiting(d: Decision, c: Clock) -> str:
 
 
 def _ignored(d: Decision, c: Clock) -> str:
-    return f"{_name(d)} {_first_seen(d, c)}: ignored for good by {_rule_name(d)}"
+    text = f"{_name(d)} {_first_seen(d, c)}: ignored for good by {_rule_name(d)}"
+    if d.presence_set_by is not None:
+        text += (
+            f"; the PBX already shows {d.status}, set by {d.presence_set_by}: that presence "
+            "is theirs (the client wrote this appointment as it set it), the engine leaves it"
+        )
+    return text
 
 
 def _no_keyword(d: Decision, c: Clock) -> str:
@@ -221,6 +227,19 @@ def _removed(d: Decision, c: Clock) -> str:
     )
 
 
+def _cancelled(d: Decision, c: Clock) -> str:
+    held = f" though its subject holds the keyword {d.keyword}" if d.keyword else ""
+    if d.back_to_office is not None:
+        return (
+            f"{_name(d)} was cancelled by its organizer while shown (Exchange keeps it in the "
+            f"calendar, marked cancelled): it ends now{_left(d)} (R11)"
+        )
+    return (
+        f"{_name(d)} is a cancelled meeting (Exchange keeps it in the calendar, marked "
+        f"cancelled): it never sets presence{held} (R11)"
+    )
+
+
 def _orphaned(d: Decision, c: Clock) -> str:
     shown = f"{d.status} until {c.at(d.end)}" if d.end > d.start else str(d.status)
     return (
@@ -247,6 +266,7 @@ SENTENCES: dict[Verdict, Callable[[Decision, Clock], str]] = {
     Verdict.ENDED: _ended,
     Verdict.REMOVED: _removed,
     Verdict.ORPHANED: _orphaned,
+    Verdict.CANCELLED: _cancelled,
 }
 
 

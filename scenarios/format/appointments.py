@@ -17,6 +17,7 @@ from itertools import islice
 from yaml.nodes import Node
 
 from scenarios.format import times
+from scenarios.format.meetings import read_meeting
 from scenarios.format.model import BUSY_STATUSES, User
 from scenarios.format.yamlnodes import Fields, Reader, line_of, suggest
 from simulators.exchange.recurrence import (
@@ -41,6 +42,7 @@ APPOINTMENT_KEYS: tuple[str, ...] = (
     "recurrence",
     "exceptions",
     "deleted",
+    "meeting",
 )
 EXCEPTION_KEYS: tuple[str, ...] = ("date", "subject", "start", "end", "location", "busy_status")
 _COMMON = ("pattern", "interval", "count", "until")
@@ -208,6 +210,8 @@ def read_appointment(
     )
     if (rec_node := fields.get("recurrence")) is not None:
         appointment.recurrence = read_recurrence(reader, rec_node, start)
+    if (meeting_node := fields.get("meeting")) is not None:
+        appointment.meeting = read_meeting(reader, meeting_node, mailbox)
     read_changes(reader, fields, appointment)
     if mailbox is None or busy is None:
         return None

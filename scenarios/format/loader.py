@@ -209,7 +209,7 @@ class _Builder:
                 continue
             handle, appointment = read
             seed.appointments.append(appointment)
-            state = Handle(line_of(node), appointment.start, appointment.end, appointment.all_day)
+            state = Handle.of(line_of(node), appointment)
             if handle is not None:
                 ctx.add_handle(node, handle, state)
         seed.public_folders = self.folders(top.items("public_folders"), [0, 0], 1)

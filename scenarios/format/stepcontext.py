@@ -18,6 +18,7 @@ from yaml.nodes import Node
 from scenarios.format.appointments import Mailboxes
 from scenarios.format.model import User
 from scenarios.format.yamlnodes import Fields, Reader, suggest
+from simulators.exchange.seed import SeedAppointment
 
 
 @dataclass
@@ -29,6 +30,21 @@ class Handle:
     end: datetime
     all_day: bool
     deleted_at: int | None = None
+    meeting: bool = False  # an attendee's copy of a meeting (cancel_meeting)
+    cancelled_at: int | None = None  # the line that cancelled it (0: cancelled: true)
+
+    @classmethod
+    def of(cls, line: int, appointment: SeedAppointment) -> Handle:
+        """The handle of an appointment read at ``line``."""
+        meeting = appointment.meeting
+        return cls(
+            line,
+            appointment.start,
+            appointment.end,
+            appointment.all_day,
+            meeting=meeting is not None,
+            cancelled_at=0 if meeting is not None and meeting.cancelled else None,
+        )
 
 
 @dataclass

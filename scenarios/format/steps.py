@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 
 from yaml.nodes import Node, SequenceNode
 
-from scenarios.format import accesssteps, commsteps, restartsteps, times
+from scenarios.format import (
+    accesssteps,
+    clientsteps,
+    commsteps,
+    meetingsteps,
+    restartsteps,
+    times,
+)
 from scenarios.format.appointments import (
     BUSY_STATUSES,
     ONE_DAY,
@@ -48,7 +55,7 @@ def _create(ctx: StepContext, node: Node, at: datetime, line: int) -> Step | Non
     if result is None:
         return None
     handle, appt = result
-    state = Handle(line, appt.start, appt.end, appt.all_day)
+    state = Handle.of(line, appt)
     if handle is not None and not ctx.add_handle(node, handle, state):
         return None
     return CreateAppointment(at=at, line=line, id=handle, appointment=appt)
@@ -206,6 +213,10 @@ STEP_KINDS: dict[str, StepReader] = {
     "grant": accesssteps.read_grant,
     "revoke": accesssteps.read_revoke,
     "add_user": accesssteps.read_add_user,
+    # The PBX client writes its presence into the calendar (scenarios.format.clientsteps).
+    "client_set_presence": clientsteps.read_client_set_presence,
+    # Meetings: a cancellation Exchange keeps in the calendar (scenarios.format.meetingsteps).
+    "cancel_meeting": meetingsteps.read_cancel_meeting,
 }
 
 

@@ -32,6 +32,8 @@ from integration.sources.webdav import WebDavCalendarSource
 from scenarios.explain.around import why
 from scenarios.explain.sentences import Clock
 from scenarios.format.accesssteps import AddUser, Grant
+from scenarios.format.clientsteps import ClientSetPresence
+from scenarios.format.meetingsteps import CancelMeeting
 from scenarios.format.model import (
     Call,
     CheckMail,
@@ -53,11 +55,13 @@ from scenarios.format.model import (
 from scenarios.format.restartsteps import RestartEngine, RestartExchange
 from scenarios.run.accessside import AccessSide, add_pbx_user
 from scenarios.run.callside import CallSide
+from scenarios.run.clientside import ClientSide
 from scenarios.run.contactside import ContactSide
 from scenarios.run.environment import Environment
 from scenarios.run.inprocess import InProcessPbxGateway
 from scenarios.run.mailside import MailSide
 from scenarios.run.restarts import RestartSide, engine_polls
+from simulators.exchange import meetings
 from simulators.exchange.seed import add_appointment, apply_seed
 from simulators.netgate import ConnectionGate
 from simulators.pbx import JournalEntry, Pbx
@@ -159,6 +163,7 @@ class _Run:
         self.calls: CallSide
         self.contacts: ContactSide
         self.engine: Engine
+        self.client: ClientSide
         self.engine_source: EwsCalendarSource | WebDavCalendarSource
         self.restarts: RestartSide
 
@@ -225,6 +230,11 @@ class _Run:
             self.access.change(step)
         elif isinstance(step, AddUser):
             self.access.add_user(step)
+        elif isinstance(step, ClientSetPresence):
+            await self.client.set_presence(step)
+        elif isinstance(step, CancelMeeting):
+            item = meetings.cancel(store, self.item_ids[step.id])
+            self.note(step.at, f"meeting cancelled by its organizer: now {item.subject!r}")
         else:  # pragma: no cover - the loader only makes the kinds above
             raise TypeError(f"no runner for step {step.verb}")
 
@@ -412,6 +422,10 @@ class _Run:
         self.calls = CallSide(self.pbx, self.mail, note=self.note, fail=self.fail, local=self.local)
         self.contacts = self.new_contacts()
         self.engine = self.new_engine()
+        base = f"{'https' if env.site.tls else 'http'}://{env.site.host}:{gate.port}"
+        self.client = ClientSide(
+            scenario, self.variant, base, env.ca_file, self.pbx, note=self.note
+        )
         self.restarts = RestartSide(env, self, self.outages, note=self.note, local=self.local)
         pending, polls, steps_at = self.instants()
         visited: set[datetime] = set()

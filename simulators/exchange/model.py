@@ -16,6 +16,10 @@ from typing import Literal
 from simulators.exchange.recurrence import Recurrence
 
 BusyStatus = Literal["Free", "Tentative", "Busy", "OOF", "NoData"]
+# EWS ResponseTypeType: the mailbox owner's answer to a meeting (Organizer: its own).
+ResponseType = Literal[
+    "Unknown", "Organizer", "Tentative", "Accept", "Decline", "NoResponseReceived"
+]
 CalendarItemType = Literal["Single", "Occurrence", "Exception", "RecurringMaster"]
 FolderKind = Literal["root", "mail", "calendar", "contacts", "public_root", "public"]
 
@@ -122,6 +126,12 @@ class CalendarItem(ItemBase):
     recurrence: Recurrence | None = None
     exceptions: dict[date, OccurrenceOverride] = field(default_factory=dict)
     deleted: set[date] = field(default_factory=set)
+    # Meetings (simulators.exchange.meetings): an appointment with attendees. In an
+    # attendee's calendar ``response`` is the owner's answer; a cancellation received
+    # keeps the item, marked ``cancelled``.
+    is_meeting: bool = False
+    response: ResponseType = "Organizer"
+    cancelled: bool = False
 
     @property
     def item_type(self) -> CalendarItemType:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from simulators.exchange.model import Account, BusyStatus, CalendarItem
+from simulators.exchange import meetings
+from simulators.exchange.model import Account, BusyStatus, CalendarItem, ResponseType
 from simulators.exchange.recurrence import Recurrence
 from simulators.exchange.store import ExchangeStore
 
@@ -65,6 +66,18 @@ class SeedAppointment:
     recurrence: Recurrence | None = None
     exceptions: list[SeedOccurrenceChange] = field(default_factory=list)
     deleted: list[date] = field(default_factory=list)
+    meeting: SeedMeeting | None = None  # an attendee's copy of a meeting
+
+
+@dataclass
+class SeedMeeting:
+    """A meeting request the mailbox owner received (``simulators.exchange.meetings``):
+    ``response`` as EWS spells it; ``cancelled`` means the organizer's cancellation
+    was applied (subject prefixed, free, kept in the calendar)."""
+
+    organizer: str
+    response: ResponseType = "Accept"
+    cancelled: bool = False
 
 
 @dataclass
@@ -133,8 +146,16 @@ def add_appointment(store: ExchangeStore, appt: SeedAppointment) -> CalendarItem
     """Put one appointment (with its changed and deleted occurrences) into its
     mailbox's calendar; ``created`` None means now on the store's clock."""
     calendar = store.distinguished_folder("calendar", appt.mailbox)
+    meeting: dict[str, object] = {}
+    if appt.meeting is not None:
+        meeting = {
+            "is_meeting": True,
+            "response": appt.meeting.response,
+            "organizer": appt.meeting.organizer,
+        }
     item = store.create_calendar_item(
         calendar,
+        **meeting,  # type: ignore[arg-type]
         subject=appt.subject,
         start=appt.start,
         end=appt.end,
@@ -160,6 +181,8 @@ def add_appointment(store: ExchangeStore, appt: SeedAppointment) -> CalendarItem
         store.modify_occurrence(item, change.original_date, **fields)
     for day in appt.deleted:
         store.delete_occurrence(item, day)
+    if appt.meeting is not None and appt.meeting.cancelled:
+        meetings.cancel(store, item.id)
     return item
 
 

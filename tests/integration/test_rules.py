@@ -692,6 +692,57 @@ def test_engine_restart_with_a_start_at_its_first_poll_sets_that_instead_of_offi
     assert not [d for _, d in run.decisions if d.verdict is Verdict.ORPHANED]
 
 
+# -- meetings: answers and cancellations (R11) --------------------------------------
+
+
+@pytest.mark.parametrize("response", ["Accept", "Tentative", "NoResponseReceived"])
+def test_a_meeting_sets_presence_whatever_the_answer(response: str) -> None:
+    meeting = appt("m", "Team Meeting", "12:00", "12:30", is_meeting=True, response=response)
+    run = simulate(Calendar().put("11:00", meeting), end="12:31")
+    assert run.changes() == [("12:00:00", "meeting", "12:30"), ("12:30:00", "office", None)]
+
+
+def test_a_cancelled_meeting_never_sets_presence_though_its_subject_has_the_keyword() -> None:
+    cancelled = appt(
+        "m", "Canceled: Team Meeting", "12:00", "12:30", is_meeting=True, cancelled=True
+    )
+    run = simulate(Calendar().put("11:00", cancelled), end="12:31")
+    assert run.commands == []
+    verdicts = {d.verdict for _, d in run.decisions if d.appointment_id == "m"}
+    assert verdicts == {Verdict.CANCELLED}
+    last = [d for _, d in run.decisions if d.appointment_id == "m"][-1]
+    assert (last.rule, last.keyword, last.back_to_office) == ("R11", "Meeting", None)
+
+
+@pytest.mark.parametrize("auto_back", [True, False])
+def test_a_meeting_cancelled_while_shown_ends_at_the_next_poll(auto_back: bool) -> None:
+    meeting = appt("m", "Team Meeting", "12:00", "12:30", is_meeting=True, response="Accept")
+    cancelled = replace(meeting, subject="Canceled: Team Meeting", cancelled=True)
+    calendar = Calendar().put("11:00", meeting).put("12:10:10", cancelled)
+    run = simulate(calendar, end="12:31", auto_back=auto_back)
+    ends = [(t, c) for t, c in run.commands if isinstance(c, ReturnToOffice)]
+    assert ends == ([(at("12:10:30"), ReturnToOffice(Reason.REMOVED, "m"))] if auto_back else [])
+    decision = next(d for t, d in run.decisions if t == at("12:10:30"))
+    assert (decision.verdict, decision.back_to_office) == (Verdict.CANCELLED, auto_back)
+
+
+def test_a_cancelled_meeting_inside_a_lunch_hands_back_to_the_lunch() -> None:
+    meeting = appt("m", "Meeting", "12:10", "12:20", is_meeting=True, response="Accept")
+    calendar = (
+        Calendar()
+        .put("11:00", LUNCH)
+        .put("11:00", meeting)
+        .put("12:15", replace(meeting, subject="Canceled: Meeting", cancelled=True))
+    )
+    run = simulate(calendar, end="13:01")
+    assert run.changes() == [
+        ("12:00:00", "lunch", "13:00"),
+        ("12:10:00", "meeting", "12:20"),
+        ("12:15:00", "lunch", "13:00"),  # R9: resumed
+        ("13:00:00", "office", None),
+    ]
+
+
 # -- R12 all-day events, R13 clock skew ------------------------------------------------
 
 

@@ -128,6 +128,16 @@ def test_the_issue_example_word_for_word() -> None:
         ),
         (Verdict.REMOVED, {"keyword_lost": True}, ["lost its keyword", "(R11)"]),
         (
+            Verdict.CANCELLED,
+            {"subject": "Canceled: Team Meeting", "keyword": "Meeting", "status": "meeting"},
+            ["cancelled meeting", "never sets presence", "keyword Meeting", "(R11)"],
+        ),
+        (
+            Verdict.CANCELLED,
+            {"back_to_office": True},
+            ["cancelled by its organizer while shown", "back to office", "(R11)"],
+        ),
+        (
             Verdict.ORPHANED,
             {"subject": "", "start": local("13:05"), "end": local("13:15"), "back_to_office": True},
             ["the PBX shows lunch until 13:15:00", "engine was down", "back to office", "(R7)"],
