@@ -15,7 +15,9 @@ from scenarios.run.runner import run_scenario
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "scenario-format.md"
 NEW_KINDS = re.compile(
-    r"^\s+(call|leave_voicemail|check_mail|search_contacts|expect_\w+mail):", re.M
+    r"^\s+(call|leave_voicemail|check_mail|search_contacts|expect_\w+mail|restart_engine"
+    r"|restart_exchange|grant|revoke|add_user|client_set_presence|cancel_meeting):",
+    re.M,
 )
 
 
@@ -41,6 +43,15 @@ def test_every_new_step_kind_has_a_running_example() -> None:
         "expect_contacts",
         "forward_to_mobile",
         "smtp",
+        "restart_engine",
+        "restart_exchange",
+        "grant",
+        "revoke",
+        "add_user",
+        "client_set_presence",
+        "cancel_meeting",
+        "meeting",
+        "rights_delay",
     ):
         assert f"{verb}:" in found, verb
 
