@@ -123,6 +123,7 @@ def _toy_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 
 def test_another_front_end_can_be_mounted_beside_ews(ews: EwsServer) -> None:
+    saved = list(ews.site.dispatcher.mounts)  # the shared site's real front ends
     ews.site.mount("/exchange/", _toy_app, "webdav")
     try:
         response = ews.post(b"", method="PROPFIND", path="/Exchange/alice/Calendar/")
@@ -130,9 +131,7 @@ def test_another_front_end_can_be_mounted_beside_ews(ews: EwsServer) -> None:
         ews.site.faults.unavailable("webdav", timedelta(minutes=1))
         down = ews.post(b"", method="GET", path="/exchange/x")
     finally:
-        ews.site.dispatcher.mounts = [
-            m for m in ews.site.dispatcher.mounts if m.service != "webdav"
-        ]
+        ews.site.dispatcher.mounts = saved
     assert response.text == "/Exchange|/alice/Calendar/"
     assert root.text == "/EXCHANGE|"
     assert down.status_code == 503
@@ -205,11 +204,12 @@ def _broken_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 def test_a_crashing_front_end_answers_500_without_traceback(
     ews: EwsServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    saved = list(ews.site.dispatcher.mounts)  # the shared site's real front ends
     ews.site.mount("/owa/", _broken_app, "owa")
     try:
         response = ews.post(b"", method="GET", path="/owa/")
     finally:
-        ews.site.dispatcher.mounts = [m for m in ews.site.dispatcher.mounts if m.service != "owa"]
+        ews.site.dispatcher.mounts = saved
     assert (response.status_code, response.text) == (500, "Internal Server Error")
     assert ews.site.journal.entries()[-1].fault == "InternalServerError"
     assert "a bug in a front end" in caplog.text
