@@ -42,8 +42,7 @@ from simulators.exchange.ews.middleware import (
 from simulators.exchange.owa import OWA_PREFIX, OwaFrontEnd, SiteAuth
 from simulators.exchange.store import ExchangeStore
 from simulators.exchange.webdav import WEBDAV_PREFIXES, WebDavFrontEnd
-
-SERVER_HEADER = "Microsoft-IIS/7.0"
+from simulators.http_out import SERVER_HEADER, OneSendGateway, with_iis_headers
 
 _NOT_FOUND = (
     b"<html><head><title>The resource cannot be found.</title></head><body>"
@@ -71,6 +70,7 @@ class SiteDispatcher:
         self.journal = journal
         self.faults = faults
         self.mounts: list[Mount] = []
+        self.internal: list[Mount] = []  # the harness's own pages: see mount_internal
         # Requests no service claims are journaled too (service "site").
         self._unclaimed = Journaled(self._not_found, journal, "site")
 
@@ -83,10 +83,23 @@ class SiteDispatcher:
         self.mounts.append(Mount(prefix.lower(), wrapped, service, exact))
         self.mounts.sort(key=lambda m: len(m.prefix), reverse=True)
 
+    def mount_internal(self, prefix: str, app: WsgiApp) -> None:
+        """Serve ``prefix`` with ``app`` as it is: not journaled, never faulted (the
+        harness's live view, which real clients never ask for)."""
+        self.internal = [m for m in self.internal if m.prefix != prefix.lower()]
+        self.internal.append(Mount(prefix.lower(), app, "harness"))
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        def iis(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            # IIS names itself on every answer (cheroot would send its server_name).
+            return start_response(status, with_iis_headers(headers), exc_info)
+
+        return self._route(environ, iis)
+
+    def _route(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "") or "/"
         lowered = path.lower()
-        for mount in self.mounts:
+        for mount in (*self.internal, *self.mounts):
             if mount.matches(lowered):
                 base = len(mount.prefix.rstrip("/")) if not mount.exact else len(path)
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + path[:base]
@@ -157,6 +170,10 @@ class RunningSite:
     def mount(self, prefix: str, app: WsgiApp, service: str, exact: bool = False) -> None:
         """Add a front end (WebDAV under /exchange/, OWA under /owa/, ...) to the site."""
         self.dispatcher.mount(prefix, app, service, exact)
+
+    def mount_internal(self, prefix: str, app: WsgiApp) -> None:
+        """Add a page of the harness itself (not journaled, outside fault injection)."""
+        self.dispatcher.mount_internal(prefix, app)
 
     @property
     def serving(self) -> bool:
@@ -307,6 +324,7 @@ def _serve(
     """A cheroot server for ``dispatcher`` listening on ``host:port``, on its thread."""
     server = _SiteServer((host, port), dispatcher, numthreads=threads, server_name=host)
     server.version = SERVER_HEADER
+    server.gateway = OneSendGateway  # a small answer in one send (one TLS record), as IIS
     if cert_files is not None:
         server.ssl_adapter = BuiltinSSLAdapter(*cert_files)
     server.prepare()  # binds (SO_REUSEADDR: the same port again after a restart)

@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import date
 
 from integration.service import ServiceError
 from scenarios.format.model import ScenarioError
@@ -54,7 +55,36 @@ def _parser() -> argparse.ArgumentParser:
     check_mail = commands.add_parser("check-mail", help="send a test mail through [smtp]")
     check_mail.add_argument("--config", required=True, metavar="FILE")
     check_mail.add_argument("--to", required=True, metavar="ADDRESS")
+
+    capture = commands.add_parser(
+        "capture", help="read calendars from a real Exchange (read-only) into a scenario file"
+    )
+    capture.add_argument("--config", required=True, metavar="FILE", help="the engine's config")
+    capture.add_argument("--mailbox", required=True, action="append", metavar="ADDRESS")
+    capture.add_argument("--from", required=True, dest="first", type=_date, metavar="DATE")
+    capture.add_argument("--to", required=True, dest="last", type=_date, metavar="DATE")
+    capture.add_argument("--out", required=True, metavar="FILE")
+    capture.add_argument("--timezone", metavar="ZONE", help="the scenario's zone (IANA)")
+    capture.add_argument("--key", help="pseudonym key (else $HARNESS_CAPTURE_KEY or random)")
+    capture.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+
+    ics = commands.add_parser(
+        "import-ics", help="add an Outlook/OWA calendar export (.ics) to a seed or scenario file"
+    )
+    ics.add_argument("ics", metavar="FILE.ics")
+    ics.add_argument("--mailbox", required=True, metavar="ADDRESS")
+    target = ics.add_mutually_exclusive_group()
+    target.add_argument("--into", metavar="SEED.yaml", help="add to this file, in place")
+    target.add_argument("--out", metavar="FILE", help="write a new seed file")
+    ics.add_argument("--timezone", metavar="ZONE", help="the new seed's zone (IANA)")
     return parser
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request at INFO; the engine's own lines (a presence change, a
+    # recovery, a failure) are what an operator reads.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "run":
             return _run(args.paths, args.variant, args.verbose, args.explain)
@@ -79,6 +113,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             from integration.mail.command import check_mail_command
 
             return check_mail_command(args.config, args.to)
+        if args.command == "capture":  # exit 0 written, 2 bad config/input/unreachable
+            from scenarios.commands.capture import capture_command
+
+            return capture_command(
+                args.config,
+                args.mailbox,
+                args.first,
+                args.last,
+                args.out,
+                timezone=args.timezone,
+                key=args.key,
+                force=args.force,
+            )
+        if args.command == "import-ics":  # exit 0 done, 2 a broken file or bad arguments
+            from scenarios.commands.importics import import_ics_command
+
+            return import_ics_command(
+                args.ics, args.mailbox, into=args.into, out_path=args.out, timezone=args.timezone
+            )
     except ServiceError as exc:
         print(f"harness: {exc}", file=sys.stderr)
         return EXIT_INVALID

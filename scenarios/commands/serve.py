@@ -7,6 +7,10 @@ simulator's JSON API, and the control API. ``--seed`` takes a scenario or seed f
 users and mailboxes); without it a small demo organisation is served. When
 everything listens, ``--ready-file`` receives the endpoints as JSON, and an
 engine configuration pointing at them is written beside the CA.
+
+Everything served reads one ``ControlledClock`` (the control API sets it), and
+the live view (``scenarios.commands.liveview``) is at the control server's root
+and at ``/_harness/`` on the site.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +31,17 @@ from cheroot import wsgi
 from integration.config import load_config
 from scenarios.commands.control import ControlApi
 from scenarios.commands.directory import ExchangeDirectory
+from scenarios.commands.liveview import HARNESS_PREFIX, LiveView
+from scenarios.commands.served import Loaded, Served, pbx_journaled
 from scenarios.format.loader import load_scenario
-from scenarios.format.model import Scenario, User
+from scenarios.format.model import User
 from scenarios.run.runner import pbx_for
-from simulators.clock import Clock
+from simulators.clock import Clock, ControlledClock
+from simulators.exchange.ews.middleware import RequestJournal
+from simulators.exchange.history import ChangeHistory
 from simulators.exchange.seed import Seed, SeedMailbox, ServiceAccount, apply_seed
 from simulators.exchange.store import ExchangeStore
+from simulators.pbx import Pbx
 from simulators.pbx.server import PbxServer
 from simulators.site import start_site
 from simulators.smtp import SinkSettings, SmtpSink
@@ -43,22 +54,13 @@ DEMO_USERS = (
 )
 
 
-def _demo() -> tuple[Seed, tuple[User, ...], str, dict[str, Any]]:
+def _demo() -> Loaded:
     seed = Seed(
         service_account=ServiceAccount(),
         mailboxes=[SeedMailbox(u.email or "", u.name, u.language) for u in DEMO_USERS],
     )
-    return seed, DEMO_USERS, "UTC", {"interval": "30s", "lead_time": "3m", "catch_up": False}
-
-
-def _from_scenario(scenario: Scenario) -> tuple[Seed, tuple[User, ...], str, dict[str, Any]]:
-    engine = scenario.engine
-    polling = {
-        "interval": f"{int(engine.poll_interval.total_seconds())}s",
-        "lead_time": f"{int(engine.lead_time.total_seconds())}s",
-        "catch_up": engine.catch_up,
-    }
-    return scenario.seed, scenario.users, str(scenario.timezone), polling
+    polling = {"interval": "30s", "lead_time": "3m", "catch_up": False}
+    return Loaded(seed, DEMO_USERS, "UTC", polling, name="demo organisation")
 
 
 def engine_config_text(
@@ -104,31 +106,44 @@ def engine_config_text(
     )
 
 
-def serve(seed_path: str | None, host: str, port: int, ready_file: str | None) -> int:
-    if seed_path:
-        seed, users, zone, polling = _from_scenario(load_scenario(seed_path))
-    else:
-        seed, users, zone, polling = _demo()
-    store = ExchangeStore(Clock())
+def start_serving(
+    loaded: Loaded, host: str = "127.0.0.1", port: int = 0
+) -> tuple[Served, dict[str, str], Callable[[], None]]:
+    """Start every simulator, the control server and the live view for ``loaded``;
+    returns the served state, the ready-file keys and the function that stops it all."""
+    seed, users, zone = loaded.seed, loaded.users, loaded.zone
+    clock = ControlledClock()  # what every served simulator reads (the control API sets it)
+    store = ExchangeStore(Clock(skew=loaded.skew, base=clock.now))
+    history = ChangeHistory().attach(store)
     apply_seed(store, seed)
-    site = start_site(store, host=host, port=port, tls=True)
-    pbx = pbx_for(users, zone)
-    pbx_server = PbxServer(pbx, host=host).start()
+    site = start_site(
+        store, host=host, port=port, tls=True, clock=clock.now, webdav_auth=seed.webdav_auth
+    )
+    pbx = pbx_for(users, zone, clock.now)
+    pbx_journal = RequestJournal(clock=clock.now)
+    pbx_server = PbxServer(
+        pbx, host=host, middleware=pbx_journaled(pbx_journal, lambda: pbx_server.pbx)
+    ).start()
     sink = SmtpSink(store, SinkSettings(host=host, allow_relay=seed.allow_relay)).start()
-    services = {"ews": site.ews_url, "pbx": pbx_server.url, **sink.endpoints}
-    mail_api = sink.wsgi_app()
-    control_api = ControlApi(site, services)
-
-    def control_app(environ: dict[str, Any], start_response: Any) -> Any:
-        # /api/mail/... inspects the SMTP sink; everything else is /control/.
-        if environ.get("PATH_INFO", "").startswith("/api/mail/"):
-            return mail_api(environ, start_response)
-        return control_api(environ, start_response)
-
-    control = wsgi.Server((host, 0), control_app, numthreads=4)
+    control = wsgi.Server((host, 0), None, numthreads=4)
     control.prepare()
+    root = f"http://{host}:{control.bind_addr[1]}/"
+    control_url = root + "control/"
+    services = {
+        "ews": site.ews_url,
+        "webdav": site.webdav_url,
+        "owa": site.owa_url,
+        "pbx": pbx_server.url,
+        **sink.endpoints,
+        "control": control_url,
+        "dashboard": root,
+    }
+    served = Served(clock, store, history, site, sink, pbx_server, pbx_journal, loaded, services)
+    mail_api = sink.wsgi_app()
+    control_api = ControlApi(served)
+    control.wsgi_app = LiveView(control_api, mail_api)
+    site.mount_internal(HARNESS_PREFIX, LiveView(control_api, mail_api, read_only=True))
     threading.Thread(target=control.serve, name="control", daemon=True).start()
-    control_url = f"http://{host}:{control.bind_addr[1]}/control/"
     workdir = Path(tempfile.mkdtemp(prefix="harness-serve-"))
     # One trust file for everything served: the site's CA and the mail sink's.
     ca_bundle = workdir / "ca.pem"
@@ -136,30 +151,58 @@ def serve(seed_path: str | None, host: str, port: int, ready_file: str | None) -
         b"".join(Path(p).read_bytes() for p in (site.ca_cert_pem, sink.ca_cert_pem) if p)
     )
     config_path = workdir / "engine.toml"
-    config_path.write_text(
-        engine_config_text(
-            site.ews_url,
-            seed.service_account,
-            str(ca_bundle),
-            pbx_server.url,
-            polling,
-            sink.endpoints["smtp"],
-        ),
-        encoding="utf-8",
-    )
-    # The PBX's phone book searches Exchange's public folders through the engine.
-    directory = ExchangeDirectory(load_config(config_path).exchange)
-    pbx.external_directory = directory
+    directories: list[ExchangeDirectory] = []
+
+    def on_load(current: Loaded, new_pbx: Pbx) -> None:
+        """The engine configuration for this seed; the PBX's phone book searches
+        Exchange's public folders through the engine, as the seed's service account."""
+        config_path.write_text(
+            engine_config_text(
+                site.ews_url,
+                current.seed.service_account,
+                str(ca_bundle),
+                pbx_server.url,
+                current.polling,
+                sink.endpoints["smtp"],
+            ),
+            encoding="utf-8",
+        )
+        directories.append(ExchangeDirectory(load_config(config_path).exchange))
+        new_pbx.external_directory = directories[-1]
+        while len(directories) > 1:
+            directories.pop(0).close()
+
+    on_load(loaded, pbx)
+    served.on_load = on_load
     ready = {
         "ews": site.ews_url,
+        "webdav": site.webdav_url,
+        "owa": site.owa_url,
         "pbx": pbx_server.url,
         "smtp": sink.endpoints["smtp"],
         "smtps": sink.endpoints["smtps"],
         "control": control_url,
-        "mail": f"http://{host}:{control.bind_addr[1]}/api/mail/",
+        "mail": f"{root}api/mail/",
+        "dashboard": root,
         "ca_cert": str(ca_bundle),
         "engine_config": str(config_path),
     }
+
+    def stop() -> None:
+        control.stop()
+        for directory in directories:
+            directory.close()
+        sink.stop()
+        pbx_server.stop()
+        site.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    return served, ready, stop
+
+
+def serve(seed_path: str | None, host: str, port: int, ready_file: str | None) -> int:
+    loaded = Loaded.from_scenario(load_scenario(seed_path), seed_path) if seed_path else _demo()
+    _served, ready, stop_serving = start_serving(loaded, host, port)
     if ready_file:
         tmp = f"{ready_file}.tmp"
         Path(tmp).write_text(json.dumps(ready, indent=2), encoding="utf-8")
@@ -172,9 +215,5 @@ def serve(seed_path: str | None, host: str, port: int, ready_file: str | None) -
     try:
         stop.wait()
     finally:
-        control.stop()
-        directory.close()
-        sink.stop()
-        pbx_server.stop()
-        site.stop()
+        stop_serving()
     return 0

@@ -79,7 +79,7 @@ def why(
         key=lambda pair: (pair[1].start, pair[1].appointment_id),
     )
     for event, decision in chosen:
-        lines.append(f"poll at {clock.at(event.at)}: {sentence(decision, clock)}")
+        lines.append(f"poll at {clock.poll(event.at)}: {sentence(decision, clock)}")
     if not chosen and mine[-1].outcome == "ok":
         lines.append(
             f"no appointment near {clock.at(instant)} was in user {user}'s calendar reads "
@@ -137,7 +137,7 @@ def trace(polls: Iterable[PollEvent], user: str, clock: Clock) -> list[str]:
         if not event.decisions:
             lines.append(f"  {clock.at(event.at)}  poll {user}: ok, no appointments")
             continue
-        lines.append(f"  {clock.at(event.at)}  poll {user}: ok")
+        lines.append(f"  {clock.poll(event.at)}  poll {user}: ok")
         for decision in event.decisions:
             text = sentence(decision, day) if decision in fresh else short(decision)
             lines.append(f"      {text}")

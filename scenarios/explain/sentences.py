@@ -4,15 +4,19 @@
 plain words that name the rule, e.g. ``'Lunch' was first seen at 11:58:30, 1:30
 before its start: ignored for good by the 3-minute rule (R4)``. ``Clock`` writes
 instants in the scenario's time zone (the date only when it is not the day of
-the poll), durations as ``m:ss`` or ``h:mm:ss``. ``SENTENCES`` is the table from
-verdict to the function that words it; nothing here reads a clock or a file.
+the poll), durations as ``m:ss`` or ``h:mm:ss``. When the PBX clock is not the
+scenario clock (``pbx:`` skew or wall time, R13), ``Clock.poll`` writes a poll's
+time on both clocks and the sentences where that clock decides (a start or end
+minute) say so. ``SENTENCES`` is the table from verdict to the function that
+words it; nothing here reads a clock or a file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from integration import keywords
 from integration.decisions import Decision, Verdict
@@ -24,6 +28,8 @@ class Clock:
 
     zone: tzinfo
     day: date | None = None
+    # PBX clock reading -> scenario instant, when the two differ (None: they agree).
+    pbx_true: Callable[[datetime], datetime] | None = None
 
     def at(self, instant: datetime) -> str:
         local = instant.astimezone(self.zone)
@@ -39,7 +45,30 @@ class Clock:
 
     def on(self, instant: datetime) -> Clock:
         """The same clock, leaving out the date of ``instant``."""
-        return Clock(self.zone, instant.astimezone(self.zone).date())
+        return dataclasses.replace(self, day=instant.astimezone(self.zone).date())
+
+    def pbx_offset(self, reading: datetime) -> timedelta | None:
+        """PBX clock minus scenario clock at a PBX reading; None when they agree."""
+        if self.pbx_true is None:
+            return None
+        offset = reading - self.pbx_true(reading)
+        return offset or None
+
+    def poll(self, reading: datetime) -> str:
+        """A poll's time: its PBX clock reading, and the scenario's when they differ."""
+        offset = self.pbx_offset(reading)
+        if offset is None:
+            return self.at(reading)
+        assert self.pbx_true is not None
+        way = "ahead" if offset > timedelta(0) else "behind"
+        return (
+            f"{self.at(reading)} on the PBX clock ({self.at(self.pbx_true(reading))} "
+            f"scenario time: the PBX clock is {duration(abs(offset.total_seconds()))} {way})"
+        )
+
+    def by_pbx(self) -> str:
+        """`` by the PBX clock`` when that clock is not the scenario's, else nothing."""
+        return " by the PBX clock" if self.pbx_true is not None else ""
 
 
 def duration(seconds: float) -> str:
@@ -78,7 +107,7 @@ def _first_seen(d: Decision, clock: Clock) -> str:
             f"was first seen after a gap in polling and dated to {clock.at(d.first_seen)} "
             f"(the later of the last good poll and its Exchange stamp), {distance}"
         )
-    return f"was first seen at {clock.at(d.first_seen)}, {distance}"
+    return f"was first seen at {clock.at(d.first_seen)}{clock.by_pbx()}, {distance}"
 
 
 def _last_poll(d: Decision, clock: Clock) -> str:
@@ -103,7 +132,7 @@ def _waiting(d: Decision, c: Clock) -> str:
     if d.all_day:
         when = f"at the first successful poll from {c.at(d.start)}, its day's start (R12)"
     else:
-        when = f"at the first poll in its start minute {c.minute(d.start)} (R3)"
+        when = f"at the first poll in its start minute {c.minute(d.start)}{c.by_pbx()} (R3)"
     return f"{_name(d)} {_first_seen(d, c)}: honoured by {_rule_name(d)}; it sets {d.status} {when}"
 
 
@@ -137,7 +166,10 @@ def _set(d: Decision, c: Clock) -> str:
             f"its day ({_last_poll(d, c)}): presence set to {_until(d, c)} (R12, whatever "
             "the poll interval or catch-up)"
         )
-    return f"{_name(d)} starts in this minute ({c.minute(d.start)}): presence set to {_until(d, c)} (R3)"
+    return (
+        f"{_name(d)} starts in this minute ({c.minute(d.start)}){c.by_pbx()}: presence set "
+        f"to {_until(d, c)} (R3)"
+    )
 
 
 def _caught_up(d: Decision, c: Clock) -> str:
@@ -215,7 +247,7 @@ def _ended(d: Decision, c: Clock) -> str:
             f"{d.manual.status}{by} (noticed at {c.at(d.manual.noticed_at)}) after the engine "
             "set it, so the engine left it alone: no return to office (R8)"
         )
-    return f"{_name(d)} ended at {c.at(d.end)}{_left(d)} (R7)"
+    return f"{_name(d)} ended at {c.at(d.end)}{c.by_pbx()}{_left(d)} (R7)"
 
 
 def _removed(d: Decision, c: Clock) -> str:

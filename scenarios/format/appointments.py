@@ -4,19 +4,23 @@ Used for ``appointments:`` (already in Exchange at the start) and for the
 ``create_appointment`` / ``update_appointment`` steps. The file's friendly
 recurrence (``monthly`` with ``week_index: last``) becomes the Exchange pattern
 of ``simulators.exchange.recurrence`` (``relative_monthly``); the series lives
-in the scenario's time zone, so its wall-clock time survives DST (R10).
+in its own zone (``timezone:``, else its mailbox owner's, else the scenario's),
+so its wall-clock time survives DST (R10), and its times are read in that zone.
+With ``timezone_rules`` the series carries the definition its client stored, and
+Exchange expands it (and its times are read) with that definition.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import islice
+from zoneinfo import ZoneInfo
 
 from yaml.nodes import Node
 
-from scenarios.format import times
+from scenarios.format import clocks, times
 from scenarios.format.meetings import read_meeting
 from scenarios.format.model import BUSY_STATUSES, User
 from scenarios.format.yamlnodes import Fields, Reader, line_of, suggest
@@ -28,6 +32,7 @@ from simulators.exchange.recurrence import (
     occurrence_starts,
 )
 from simulators.exchange.seed import SeedAppointment, SeedOccurrenceChange
+from simulators.exchange.tzrules import ZoneRules
 
 APPOINTMENT_KEYS: tuple[str, ...] = (
     "id",
@@ -42,9 +47,20 @@ APPOINTMENT_KEYS: tuple[str, ...] = (
     "recurrence",
     "exceptions",
     "deleted",
+    "timezone",
+    "timezone_rules",
+    "modified",
     "meeting",
 )
-EXCEPTION_KEYS: tuple[str, ...] = ("date", "subject", "start", "end", "location", "busy_status")
+EXCEPTION_KEYS: tuple[str, ...] = (
+    "date",
+    "subject",
+    "start",
+    "end",
+    "location",
+    "busy_status",
+    "modified",
+)
 _COMMON = ("pattern", "interval", "count", "until")
 PATTERN_KEYS: dict[str, tuple[str, ...]] = {
     "daily": _COMMON,
@@ -159,6 +175,37 @@ def check_order(reader: Reader, fields: Fields, start: datetime, end: datetime) 
     return True
 
 
+def appointment_zone(
+    reader: Reader, fields: Fields, mailboxes: Mailboxes, mailbox: str | None
+) -> tuple[ZoneInfo, ZoneRules | None]:
+    """The appointment's IANA zone and its stored definition (or None): its own
+    ``timezone``, else its mailbox owner's, else the scenario's."""
+    zone: ZoneInfo = reader.zone if isinstance(reader.zone, ZoneInfo) else ZoneInfo("UTC")
+    owner = mailboxes.by_email.get(mailbox.lower()) if mailbox else None
+    if owner is not None and owner.timezone:
+        zone = ZoneInfo(owner.timezone)
+    if (zone_node := fields.get("timezone")) is not None:
+        zone = clocks.read_zone(reader, zone_node) or zone
+    rules = None
+    if (rules_node := fields.get("timezone_rules")) is not None:
+        rules = clocks.read_rules(reader, rules_node, zone, _start_year(reader, fields, zone))
+    return zone, rules
+
+
+def _start_year(reader: Reader, fields: Fields, zone: ZoneInfo) -> int:
+    """The year the appointment starts in (quietly: its start is checked later)."""
+    node = fields.get("start")
+    raw = getattr(node, "value", None)
+    if isinstance(raw, str):
+        try:
+            if times.is_date(raw):
+                return times.parse_date(raw).year
+            return times.parse_moment(raw, zone, reader.day).astimezone(zone).year
+        except ValueError:
+            pass
+    return reader.day.year
+
+
 def read_appointment(
     reader: Reader,
     node: Node,
@@ -166,9 +213,12 @@ def read_appointment(
     mailboxes: Mailboxes,
     scenario_start: datetime | None,
 ) -> tuple[str | None, SeedAppointment] | None:
-    """(id, appointment); ``scenario_start`` is None in a step (no ``created`` there)."""
+    """(id, appointment); ``scenario_start`` is None in a step (no ``created`` or
+    ``modified`` there). Its times are read in its own zone."""
     allowed = (
-        APPOINTMENT_KEYS if scenario_start else tuple(k for k in APPOINTMENT_KEYS if k != "created")
+        APPOINTMENT_KEYS
+        if scenario_start
+        else tuple(k for k in APPOINTMENT_KEYS if k not in ("created", "modified"))
     )
     fields = reader.mapping(node, what, allowed)
     if fields is None:
@@ -178,6 +228,23 @@ def read_appointment(
         handle = reader.nonempty(id_node, "id")
     mailbox_node = fields.require("mailbox")
     mailbox = None if mailbox_node is None else mailboxes.resolve(reader, mailbox_node)
+    problems = len(reader.problems)
+    zone, rules = appointment_zone(reader, fields, mailboxes, mailbox)
+    if len(reader.problems) > problems:
+        return None
+    with reader.zoned(rules or zone):
+        return _read_in_zone(reader, fields, handle, mailbox, scenario_start, zone, rules)
+
+
+def _read_in_zone(
+    reader: Reader,
+    fields: Fields,
+    handle: str | None,
+    mailbox: str | None,
+    scenario_start: datetime | None,
+    zone: ZoneInfo,
+    rules: ZoneRules | None,
+) -> tuple[str | None, SeedAppointment] | None:
     subject = fields.text("subject", default="")
     all_day = fields.flag("all_day", False)
     start, end = read_times(reader, fields, all_day, reader.day)
@@ -185,7 +252,7 @@ def read_appointment(
     location = fields.text("location", default="")
     if start is None or end is None or not check_order(reader, fields, start, end):
         return None
-    created = None
+    created = modified = None
     if scenario_start is not None:
         # Already in Exchange at the start: made a day before its start, but no later
         # than the scenario start (a future appointment was not made in the future).
@@ -195,6 +262,12 @@ def read_appointment(
                 fields.key_line("created"),
                 "created is after the scenario start; an appointment that appears later "
                 "is a create_appointment step",
+            )
+        modified = fields.moment("modified")
+        if modified is not None and not created <= modified <= scenario_start:
+            reader.error(
+                fields.key_line("modified"),
+                "modified must be between created and the scenario start",
             )
     appointment = SeedAppointment(
         mailbox=mailbox or "",
@@ -206,7 +279,9 @@ def read_appointment(
         all_day=all_day,
         busy_status=BUSY_STATUSES[busy or "busy"],
         location=location or "",
-        time_zone=reader.zone.key,
+        time_zone=zone.key,
+        time_zone_rules=rules,
+        modified=modified,
     )
     if (rec_node := fields.get("recurrence")) is not None:
         appointment.recurrence = read_recurrence(reader, rec_node, start)
@@ -216,6 +291,11 @@ def read_appointment(
     if mailbox is None or busy is None:
         return None
     return handle, appointment
+
+
+def series_zone(appointment: SeedAppointment) -> tzinfo:
+    """The zone an appointment's times are read and expanded in."""
+    return appointment.time_zone_rules or ZoneInfo(appointment.time_zone)
 
 
 def _day_name(reader: Reader, node: Node) -> str | None:
@@ -377,6 +457,7 @@ def read_exception(
         original_date=day,
         subject=fields.text("subject"),
         location=fields.text("location"),
+        modified=fields.moment("modified"),
     )
     if "busy_status" in fields:
         busy = fields.choice("busy_status", tuple(BUSY_STATUSES))

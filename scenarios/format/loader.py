@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from yaml.nodes import Node
 
 from scenarios.format.appointments import Mailboxes, read_appointment
+from scenarios.format.clocks import read_pbx, read_zone
 from scenarios.format.commsteps import read_forward_to_mobile, read_smtp
 from scenarios.format.model import (
     LANGUAGES,
@@ -54,6 +55,7 @@ TOP_KEYS = (
     "appointments",
     "public_folders",
     "smtp",
+    "pbx",
     "steps",
     "expect_transitions",
 )
@@ -79,6 +81,7 @@ USER_KEYS = (
     "mailbox",
     "presence",
     "forward_to_mobile",
+    "timezone",
 )
 FOLDER_KEYS = ("name", "contacts", "folders")
 # Contact keys of the file -> Exchange phone keys of a SeedContact.
@@ -232,6 +235,7 @@ class _Builder:
             engine=engine,
             exchange=exchange,
             smtp=read_smtp(reader, smtp) if (smtp := top.get("smtp")) else SmtpSettings(),
+            pbx=read_pbx(reader, top.get("pbx"), zone),
             users=tuple(users),
             seed=seed,
             handles=handles,
@@ -331,6 +335,10 @@ class _Builder:
                     )
                     email = None
             mobile = fields.text("mobile")
+            own_zone = None
+            if (zone_node := fields.get("timezone")) is not None:
+                found = read_zone(reader, zone_node, "user timezone")
+                own_zone = found.key if found else None
             user = User(
                 extension=extension or "",
                 name=fields.text("name", default="") or "",
@@ -343,6 +351,7 @@ class _Builder:
                 mailbox=fields.flag("mailbox", True),
                 presence=self.presence(fields),
                 forward_to_mobile=read_forward_to_mobile(reader, fields, mobile),
+                timezone=own_zone,
                 line=fields.line,
             )
             if extension is not None:
@@ -376,6 +385,7 @@ class _Builder:
             display_name=user.name or user.email.split("@")[0],
             language=user.language,
             password=user.password,
+            time_zone=user.timezone,
         )
 
     def folders(self, nodes: list[Node], count: list[int], depth: int) -> list[SeedFolder]:

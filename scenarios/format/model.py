@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo
@@ -53,6 +53,9 @@ ROUTES: tuple[str, ...] = ("extension", "voicemail", "mobile")
 SMTP_SECURITIES: tuple[str, ...] = ("starttls", "ssl", "none")
 # What a `check_mail` may expect: the engine's outcomes of one attempt to send.
 MAIL_OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in Outcome)
+# How the PBX's clock was set: kept right in UTC (ntp), or typed in as the local
+# wall-clock time (wall: with a wrong pbx timezone, its UTC clock is off).
+PBX_CLOCKS: tuple[str, ...] = ("ntp", "wall")
 
 
 class ScenarioError(ValueError):
@@ -77,11 +80,25 @@ class EngineSettings:
 class ExchangeSettings:
     """``exchange:`` of a scenario: the simulated server's clock and access."""
 
-    clock_skew: timedelta = timedelta(0)  # Exchange clock minus PBX clock
+    clock_skew: timedelta = timedelta(0)  # Exchange clock minus the scenario (PBX) clock
     service_account: ServiceAccount = field(default_factory=ServiceAccount)
     webdav_auth: str = "basic"  # basic | forms
     allow_relay: bool = False  # SMTP: accept mail for other domains (else 550 5.7.1)
     rights_delay: timedelta = timedelta(0)  # until a grant or revoke takes effect
+
+
+@dataclass(frozen=True)
+class PbxSettings:
+    """``pbx:`` of a scenario: the PBX's own zone and clock (R13).
+
+    ``timezone`` None means the scenario's. ``clock_skew`` is PBX clock minus the
+    scenario clock; with ``clock == "wall"`` the PBX's clock shows the scenario's
+    wall-clock time but is read in ``timezone``.
+    """
+
+    timezone: tzinfo | None = None
+    clock_skew: timedelta = timedelta(0)
+    clock: str = "ntp"  # ntp | wall
 
 
 @dataclass(frozen=True)
@@ -120,6 +137,7 @@ class User:
     mailbox: bool = True  # False: the e-mail address has no mailbox in Exchange
     presence: Presence = Presence()
     forward_to_mobile: tuple[str, ...] = ()  # statuses whose calls go to ``mobile`` (R14)
+    timezone: str | None = None  # the mailbox's own IANA zone (OWA, its appointments)
     line: int = 0
 
     @property
@@ -134,7 +152,7 @@ class Step:
     verb: ClassVar[str] = ""
     # Expectations run after the instant's poll and mail round; other steps before them.
     is_expectation: ClassVar[bool] = False
-    at: datetime  # aware UTC, on the PBX clock
+    at: datetime  # aware UTC, on the scenario clock (the PBX's unless ``pbx:`` skews it)
     line: int
 
     @property
@@ -358,6 +376,7 @@ class Scenario:
     engine: EngineSettings = EngineSettings()
     exchange: ExchangeSettings = field(default_factory=ExchangeSettings)
     smtp: SmtpSettings = SmtpSettings()
+    pbx: PbxSettings = PbxSettings()
     users: tuple[User, ...] = ()
     seed: Seed = field(default_factory=Seed)
     # Every appointment id of the file: seed ones are the very objects in seed.appointments,
@@ -384,6 +403,7 @@ __all__ = [
     "FAULT_SERVICES",
     "LANGUAGES",
     "MAIL_OUTCOMES",
+    "PBX_CLOCKS",
     "ROUTES",
     "SMTP_SECURITIES",
     "STATUSES",
@@ -403,6 +423,7 @@ __all__ = [
     "ExpectTransition",
     "Fault",
     "LeaveVoicemail",
+    "PbxSettings",
     "Presence",
     "Scenario",
     "ScenarioError",

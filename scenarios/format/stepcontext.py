@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from yaml.nodes import Node
 
-from scenarios.format.appointments import Mailboxes
+from scenarios.format.appointments import Mailboxes, series_zone
 from scenarios.format.model import User
 from scenarios.format.yamlnodes import Fields, Reader, suggest
 from simulators.exchange.seed import SeedAppointment
@@ -30,6 +30,7 @@ class Handle:
     end: datetime
     all_day: bool
     deleted_at: int | None = None
+    zone: tzinfo | None = None  # the appointment's own zone, when it has one
     meeting: bool = False  # an attendee's copy of a meeting (cancel_meeting)
     cancelled_at: int | None = None  # the line that cancelled it (0: cancelled: true)
 
@@ -42,6 +43,7 @@ class Handle:
             appointment.start,
             appointment.end,
             appointment.all_day,
+            zone=series_zone(appointment),
             meeting=meeting is not None,
             cancelled_at=0 if meeting is not None and meeting.cancelled else None,
         )

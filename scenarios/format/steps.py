@@ -79,7 +79,8 @@ def _update(ctx: StepContext, node: Node, at: datetime, line: int) -> Step | Non
     if all_day != state.all_day and "start" not in fields:
         reader.error(fields.key_line("all_day"), "changing all_day needs a new start (and end)")
         return None
-    start, end = _new_times(reader, fields, state, all_day)
+    with reader.zoned(state.zone):  # moved times are in the appointment's own zone
+        start, end = _new_times(reader, fields, state, all_day)
     if len(reader.problems) > before:
         return None
     if not check_order(reader, fields, start or state.start, end or state.end):

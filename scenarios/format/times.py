@@ -5,14 +5,17 @@ never YAML's reading of it, so ``12:00`` is not the sexagesimal integer 720).
 Each raises ``ValueError`` with a message fit for ``FILE:LINE: message``.
 A wall-clock time is turned into an instant in the scenario's zone, and one that
 does not exist (spring forward) or exists twice (fall back) is refused: a
-scenario must say which instant it means.
+scenario must say which instant it means. A time may name its own zone after it
+(``09:00 America/New_York``): then it is that zone's wall-clock time.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
-from datetime import UTC, date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
 
 _DURATION = re.compile(r"(?P<sign>-?)(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?")
 _CLOCK = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?")
@@ -21,6 +24,9 @@ _DATETIME = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<clock>\d{1,2}:\d{2}(?::\d{2})?)"
     r"[ \t]*(?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)?"
 )
+
+# A trailing IANA zone name: "Area/Location" (maybe deeper), or UTC.
+_ZONE_SUFFIX = re.compile(r"(?P<moment>.*\S)\s+(?P<zone>UTC|[A-Za-z][\w+\-]*(?:/[\w+\-]+)+)")
 
 DURATION_HINT = "a duration is a number with a unit: 30s, 3m, 1h30m, -40s"
 MOMENT_HINT = "a time is HH:MM or HH:MM:SS (on the start date) or YYYY-MM-DD HH:MM[:SS][+HH:MM]"
@@ -80,7 +86,28 @@ def _offset(text: str) -> timezone:
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
-def local_instant(naive: datetime, zone: ZoneInfo) -> datetime:
+def zone_name(zone: tzinfo) -> str:
+    """An IANA key, or the name of a stored definition."""
+    return str(getattr(zone, "key", None) or zone)
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def named_zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``; ValueError with a did-you-mean otherwise."""
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        pass
+    close = difflib.get_close_matches(name, _zone_names(), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else "; use an IANA name like Europe/Berlin"
+    raise ValueError(f"unknown time zone {name!r}{hint}")
+
+
+def local_instant(naive: datetime, zone: tzinfo) -> datetime:
     """The UTC instant of a wall-clock time in ``zone``; gaps and repeats are refused."""
     first = naive.replace(tzinfo=zone, fold=0)
     second = naive.replace(tzinfo=zone, fold=1)
@@ -90,11 +117,11 @@ def local_instant(naive: datetime, zone: ZoneInfo) -> datetime:
     back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
     if back != naive:
         raise ValueError(
-            f"{shown} does not exist in {zone.key} (the clocks go forward then); "
+            f"{shown} does not exist in {zone_name(zone)} (the clocks go forward then); "
             "pick another time or give a UTC offset"
         )
     raise ValueError(
-        f"{shown} happens twice in {zone.key} (the clocks go back then); "
+        f"{shown} happens twice in {zone_name(zone)} (the clocks go back then); "
         f"give a UTC offset, e.g. {shown}{_fmt_offset(first)} or {shown}{_fmt_offset(second)}"
     )
 
@@ -106,13 +133,23 @@ def _fmt_offset(moment: datetime) -> str:
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def parse_moment(text: str, zone: ZoneInfo, day: date) -> datetime:
+def parse_moment(text: str, zone: tzinfo, day: date) -> datetime:
     """An instant (aware UTC) from a time of day on ``day`` or a full date-time.
 
-    Without an offset the wall-clock time is local to ``zone``; with one it is taken
-    as given.
+    Without an offset the wall-clock time is local to ``zone``, or to the zone named
+    after it (``09:00 America/New_York``); with an offset it is taken as given.
     """
     raw = text.strip()
+    suffix = _ZONE_SUFFIX.fullmatch(raw)
+    if suffix and (_CLOCK.fullmatch(suffix["moment"]) or _DATETIME.fullmatch(suffix["moment"])):
+        inner = _DATETIME.fullmatch(suffix["moment"])
+        if inner and inner["offset"]:
+            raise ValueError(f"bad time {text!r}: give a UTC offset or a zone, not both")
+        try:
+            named = named_zone(suffix["zone"])
+        except ValueError as exc:
+            raise ValueError(f"bad time {text!r}: {exc}") from None
+        return parse_moment(suffix["moment"], named, day)
     if _CLOCK.fullmatch(raw):
         return local_instant(datetime.combine(day, parse_clock(raw)), zone)
     match = _DATETIME.fullmatch(raw)
@@ -130,7 +167,7 @@ def parse_moment(text: str, zone: ZoneInfo, day: date) -> datetime:
     return local_instant(naive, zone)
 
 
-def describe(moment: datetime, zone: ZoneInfo) -> str:
+def describe(moment: datetime, zone: tzinfo) -> str:
     """A UTC instant as the scenario's wall-clock time, for messages."""
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -142,8 +179,10 @@ __all__ = [
     "is_clock",
     "is_date",
     "local_instant",
+    "named_zone",
     "parse_clock",
     "parse_date",
     "parse_duration",
     "parse_moment",
+    "zone_name",
 ]

@@ -11,8 +11,9 @@ stopping at the first, and its reads return ``None`` after reporting one.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -209,14 +210,28 @@ class Reader:
     """Typed reads of nodes of one file; problems collect in ``problems``.
 
     ``zone`` and ``day`` (the scenario's zone and local start date) are set once
-    the top level is read; times of day resolve against them.
+    the top level is read; times of day resolve against them. ``zoned`` reads a
+    part of the file (an appointment with its own zone) in another zone.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.problems: list[tuple[int, str]] = []
-        self.zone = ZoneInfo("UTC")
+        self.zone: tzinfo = ZoneInfo("UTC")
         self.day = date(2000, 1, 1)
+
+    @contextmanager
+    def zoned(self, zone: tzinfo | None) -> Iterator[None]:
+        """Times read inside the block are local to ``zone`` (None: unchanged)."""
+        if zone is None:
+            yield
+            return
+        saved = self.zone
+        self.zone = zone
+        try:
+            yield
+        finally:
+            self.zone = saved
 
     def error(self, where: Node | int, message: str) -> None:
         line = where if isinstance(where, int) else line_of(where)

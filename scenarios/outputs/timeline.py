@@ -15,8 +15,8 @@ from datetime import datetime
 
 from integration.scheduler import PollEvent
 from scenarios.explain.around import trace
-from scenarios.explain.sentences import Clock
-from scenarios.run.runner import ScenarioResult
+from scenarios.explain.sentences import Clock, duration
+from scenarios.run.runner import ScenarioResult, pbx_clock_for
 
 
 def render(result: ScenarioResult, *, verbose: bool = False, explain: str | None = None) -> str:
@@ -24,6 +24,18 @@ def render(result: ScenarioResult, *, verbose: bool = False, explain: str | None
     zone = scenario.timezone
     verdict = "PASS" if result.passed else ("ERROR" if result.error else "FAIL")
     lines = [f"{verdict} {scenario.path} [{result.variant}]: {scenario.name}"]
+    pbx = pbx_clock_for(scenario)
+    clock = Clock(zone, pbx_true=None if pbx.is_true else pbx.true)
+    if not pbx.is_true:
+        offset = pbx.offset(scenario.start)
+        way = "ahead of" if offset.total_seconds() > 0 else "behind"
+        lines.append(
+            f"  the PBX clock is {duration(abs(offset.total_seconds()))} {way} the scenario "
+            f"clock at the start (pbx:): polls and decisions are stamped with the PBX clock, "
+            "presence changes with the scenario clock"
+        )
+    if str(pbx.zone) != str(zone):
+        lines.append(f"  the PBX is set to {pbx.zone}: it shows and speaks times in that zone")
 
     def local(instant: object) -> str:
         return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[attr-defined]
@@ -72,7 +84,7 @@ def render(result: ScenarioResult, *, verbose: bool = False, explain: str | None
         )
     if explain is not None:
         lines.append(f"  decisions for user {explain}, per poll:")
-        lines.extend(trace(result.polls, explain, Clock(zone)) or ["  (no polls of that user)"])
+        lines.extend(trace(result.polls, explain, clock) or ["  (no polls of that user)"])
     for failure in result.failures:
         lines.append(f"  {scenario.path}:{failure.line}: {failure.message}")
         lines.extend(f"      why: {text}" for text in failure.explanation)

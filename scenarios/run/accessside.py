@@ -77,7 +77,7 @@ class AccessSide:
                 user.name or user.email.split("@")[0],
                 user.language,
                 user.password,
-                time_zone=self.scenario.seed.time_zone,
+                time_zone=user.timezone or self.scenario.seed.time_zone,
             )
         add_pbx_user(self.pbx, user)
         mailbox = "with a mailbox" if user.has_mailbox else "without a mailbox"

@@ -18,6 +18,7 @@ schedule follows its restarts).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -60,7 +61,9 @@ from scenarios.run.contactside import ContactSide
 from scenarios.run.environment import Environment
 from scenarios.run.inprocess import InProcessPbxGateway
 from scenarios.run.mailside import MailSide
+from scenarios.run.pbxclock import PbxClock
 from scenarios.run.restarts import RestartSide, engine_polls
+from simulators.clock import utc_now
 from simulators.exchange import meetings
 from simulators.exchange.seed import add_appointment, apply_seed
 from simulators.netgate import ConnectionGate
@@ -125,9 +128,13 @@ def poll_instants(scenario: Scenario) -> Iterator[datetime]:
         at += engine.poll_interval
 
 
-def pbx_for(users: Iterable[User], timezone: tzinfo | str) -> Pbx:
-    """A PBX simulator with the scenario's users in their starting presence."""
-    pbx = Pbx(timezone=timezone)
+def pbx_for(
+    users: Iterable[User], timezone: tzinfo | str, clock: Callable[[], datetime] | None = None
+) -> Pbx:
+    """A PBX simulator with the scenario's users in their starting presence; on
+    ``clock`` when given (``harness serve``'s controlled clock, a scenario's PBX
+    clock), else on the (frozen) real time."""
+    pbx = Pbx(clock, timezone=timezone)
     for user in users:
         add_pbx_user(pbx, user)
     return pbx
@@ -152,10 +159,14 @@ class _Run:
         self.outside = dict(outside or {})
         self.result = ScenarioResult(scenario, variant)
         self.item_ids: dict[str, str] = {}
-        self.pbx = pbx_for(scenario.users, scenario.timezone)
+        self.pbx_clock = pbx_clock_for(scenario)
+        self.pbx = pbx_for(scenario.users, self.pbx_clock.zone, self.pbx_clock.now)
         self.access = AccessSide(scenario, env.store, self.pbx, note=self.note, local=self.local)
         self.outages: list[tuple[str, datetime, datetime]] = []  # service, from, until
-        self.clock = Clock(scenario.timezone)
+        # Explanations: the engine's polls are on the PBX clock; say so when it is off.
+        self.clock = Clock(
+            scenario.timezone, pbx_true=None if self.pbx_clock.is_true else self.pbx_clock.true
+        )
         self.about: tuple[str, datetime, str | None] | None = None  # see explaining()
         # Made by run(), on the scenario's event loop.
         self.gate: ConnectionGate
@@ -174,6 +185,8 @@ class _Run:
         explanation: tuple[str, ...] = ()
         if self.about is not None:
             user, at, expected = self.about
+            # The engine's polls are stamped with the PBX clock: look up to its reading.
+            at = self.pbx_clock.at(at)
             explanation = tuple(why(self.result.polls, user, at, self.clock, expected=expected))
         self.result.failures.append(Failure(line, message, explanation))
 
@@ -189,6 +202,16 @@ class _Run:
 
     def note(self, at: datetime, text: str) -> None:
         self.result.activity.append(Activity(at, text, len(self.result.journal)))
+
+    def note_pbx(self, at: datetime, text: str) -> None:
+        """A note stamped with the PBX clock (the mail side runs on it)."""
+        self.note(self.pbx_clock.true(at), text)
+
+    def journalled(self, entry: JournalEntry) -> None:
+        """A PBX journal entry, put on the scenario clock (the PBX stamps its own)."""
+        if not self.pbx_clock.is_true:
+            entry = dataclasses.replace(entry, at=self.pbx_clock.true(entry.at))
+        self.result.journal.append(entry)
 
     # ------------------------------------------------------------------ steps
     async def apply(self, step: Step) -> None:
@@ -221,7 +244,7 @@ class _Run:
         elif isinstance(step, SearchContacts):
             await self.contacts.search(step)
         elif isinstance(step, CheckMail):
-            await self.mail.check(step, step.at)
+            await self.mail.check(step, self.pbx_clock.at(step.at))
         elif isinstance(step, RestartEngine):
             await self.restarts.restart_engine(step)
         elif isinstance(step, RestartExchange):
@@ -348,7 +371,7 @@ class _Run:
 
     def pbx_down(self) -> bool:
         """A ``fault`` on service pbx: the engine cannot reach the PBX."""
-        return self.down("pbx", self.pbx.now())
+        return self.down("pbx", utc_now())  # the scenario clock, not the PBX's
 
     # ----------------------------------------------------------------- engine
     def new_engine(self) -> Engine:
@@ -383,7 +406,7 @@ class _Run:
         """A new process with the same configuration and mail queue file."""
         self.engine = self.new_engine()
         self.contacts = self.new_contacts()
-        self.mail.start_engine(now)
+        self.mail.start_engine(self.pbx_clock.at(now))  # the mail side runs on the PBX clock
 
     # -------------------------------------------------------------------- run
     async def sync_gates(self, instant: datetime) -> None:
@@ -412,12 +435,12 @@ class _Run:
         )
         handles = apply_seed(env.store, scenario.seed)
         self.item_ids = {key: item.id for key, item in handles.items()}
-        self.pbx.on_journal(self.result.journal.append)
+        self.pbx.on_journal(self.journalled)
         # The engine reaches the site and the SMTP sink through gates a fault can shut.
         self.gate = gate = ConnectionGate(env.site.host, env.site.port)
         await gate.open()
         self.mail = MailSide(
-            scenario, env.sink, self.pbx, note=self.note, fail=self.fail, local=self.local
+            scenario, env.sink, self.pbx, note=self.note_pbx, fail=self.fail, local=self.local
         )
         self.calls = CallSide(self.pbx, self.mail, note=self.note, fail=self.fail, local=self.local)
         self.contacts = self.new_contacts()
@@ -439,7 +462,7 @@ class _Run:
                     break
                 visited.add(instant)
                 freezer.move_to(instant)  # type: ignore[attr-defined]
-                self.pbx.tick(instant)
+                self.pbx.tick(self.pbx_clock.at(instant))
                 todo = steps_at.get(instant, [])
                 await self.restarts.due(instant)  # what a restart took down comes back
                 await self.sync_gates(instant)  # outages that began or ended by now
@@ -450,9 +473,12 @@ class _Run:
                 if instant in self.outside:
                     self.outside[instant]()  # someone acts through a real client
                 if instant in polls and self.restarts.engine_up:
-                    await self.engine.poll_all(instant)
-                await self.mail.run_due(instant)
+                    # The engine runs on the PBX: "now" is the PBX clock's reading (R13).
+                    await self.engine.poll_all(self.pbx_clock.at(instant))
+                await self.mail.run_due(self.pbx_clock.at(instant))
                 due = self.mail.next_due()
+                if due is not None:
+                    due = self.pbx_clock.true(due)
                 if due is not None and instant < due <= scenario.end:
                     heapq.heappush(pending, due)  # the worker wakes for a retry
                 self.mail.check_waits(instant)
@@ -460,7 +486,7 @@ class _Run:
                     if step.is_expectation:
                         self.expect(step)
             freezer.move_to(scenario.end)  # type: ignore[attr-defined]
-            self.pbx.tick(scenario.end)
+            self.pbx.tick(self.pbx_clock.at(scenario.end))
             self.mail.finish(scenario.end)
         finally:
             await self.restarts.finish()
@@ -469,6 +495,16 @@ class _Run:
             await gate.close()
             await self.mail.aclose()
         self.check_transitions()
+
+
+def pbx_clock_for(scenario: Scenario) -> PbxClock:
+    """The PBX clock of a scenario's ``pbx:`` settings (the scenario clock by default)."""
+    settings = scenario.pbx
+    return PbxClock(
+        zone=settings.timezone or scenario.timezone,
+        skew=settings.clock_skew,
+        wall_zone=scenario.timezone if settings.clock == "wall" else None,
+    )
 
 
 def run_scenario(

@@ -3,17 +3,20 @@
 Accounts and their rights, mailboxes with folders, calendar items (singles and
 recurring masters with modified and deleted occurrences), contacts, messages,
 and the expanded ``Occurrence`` rows a calendar view returns. Times are
-timezone-aware UTC instants; a series also keeps its IANA zone so that its
-occurrences follow local wall-clock time.
+timezone-aware UTC instants; a series also keeps its IANA zone (and, when its
+client wrote one, its own time-zone definition) so that its occurrences follow
+local wall-clock time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Literal
+from datetime import date, datetime, tzinfo
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from simulators.exchange.recurrence import Recurrence
+from simulators.exchange.tzrules import ZoneRules
 
 BusyStatus = Literal["Free", "Tentative", "Busy", "OOF", "NoData"]
 # EWS ResponseTypeType: the mailbox owner's answer to a meeting (Organizer: its own).
@@ -21,7 +24,18 @@ ResponseType = Literal[
     "Unknown", "Organizer", "Tentative", "Accept", "Decline", "NoResponseReceived"
 ]
 CalendarItemType = Literal["Single", "Occurrence", "Exception", "RecurringMaster"]
-FolderKind = Literal["root", "mail", "calendar", "contacts", "public_root", "public"]
+FolderKind = Literal[
+    "root",
+    "mail",
+    "calendar",
+    "contacts",
+    "tasks",
+    "notes",
+    "journal",
+    "search",
+    "public_root",
+    "public",
+]
 
 ALL_MAILBOXES = "*"
 
@@ -71,6 +85,11 @@ class Folder:
     distinguished: str | None = None  # "calendar", "inbox", "publicfoldersroot", ...
     child_ids: list[str] = field(default_factory=list)
     item_ids: list[str] = field(default_factory=list)
+    # Extended (MAPI) properties a client set, by ``mapi.PropKey`` (see ``mapi``).
+    extended: dict[Any, Any] = field(default_factory=dict)
+    # When its contents last changed (PR_LOCAL_COMMIT_TIME_MAX); None: never since creation.
+    changed: datetime | None = None
+    hidden: bool = False  # outside the IPM subtree clients browse (NON_IPM_SUBTREE)
 
 
 @dataclass
@@ -93,6 +112,10 @@ class ItemBase:
     created: datetime
     modified: datetime
     version: int = 1
+    # Extended (MAPI) properties a client set, by ``mapi.PropKey`` (see ``mapi``).
+    extended: dict[Any, Any] = field(default_factory=dict)
+    article: int = 0  # PR_INTERNET_ARTICLE_NUMBER: its number in the store, never reused
+    url_name: str | None = None  # PR_URL_COMP_NAME a client gave it ("{GUID}.EML" if None)
 
     @property
     def change_key(self) -> str:
@@ -126,6 +149,8 @@ class CalendarItem(ItemBase):
     recurrence: Recurrence | None = None
     exceptions: dict[date, OccurrenceOverride] = field(default_factory=dict)
     deleted: set[date] = field(default_factory=set)
+    # The definition the creating client stored; Exchange expands the series with it.
+    time_zone_rules: ZoneRules | None = None
     # Meetings (simulators.exchange.meetings): an appointment with attendees. In an
     # attendee's calendar ``response`` is the owner's answer; a cancellation received
     # keeps the item, marked ``cancelled``.
@@ -136,6 +161,12 @@ class CalendarItem(ItemBase):
     @property
     def item_type(self) -> CalendarItemType:
         return "RecurringMaster" if self.recurrence else "Single"
+
+    @property
+    def zone(self) -> tzinfo:
+        """The zone the series keeps its wall-clock time in: its stored definition,
+        else its IANA zone."""
+        return self.time_zone_rules or ZoneInfo(self.time_zone)
 
 
 @dataclass
@@ -156,12 +187,22 @@ class Contact(ItemBase):
 
 @dataclass
 class Message(ItemBase):
-    """A mail in an inbox, as delivered (the SMTP sink fills these)."""
+    """A mail: delivered into an inbox (the SMTP sink fills these), or saved by a
+    client (a draft, a sent copy). ``mime`` is the message as RFC 822 bytes; the
+    other fields are what Exchange promotes from its headers."""
 
     subject: str = ""
     sender: str = ""
     recipients: list[str] = field(default_factory=list)
     mime: bytes = b""
+    is_read: bool = False
+    is_draft: bool = False
+    item_class: str = "IPM.Note"
+    cc: list[str] = field(default_factory=list)
+    bcc: list[str] = field(default_factory=list)
+    message_id: str = ""
+    sent: datetime | None = None  # the Date header; None: not sent
+    received: datetime | None = None  # PR_MESSAGE_DELIVERY_TIME; None: when created
 
 
 Item = CalendarItem | Contact | Message

@@ -1,6 +1,7 @@
 """Exchange recurrence patterns and their expansion into occurrences.
 
-A series keeps its start as a local wall-clock time in its own IANA time zone;
+A series keeps its start as a local wall-clock time in its own time zone (an IANA
+zone, or the definition its client stored: ``tzrules``);
 occurrences are computed in local time with dateutil's rrule and only then turned
 into UTC instants, so a 09:00 weekly meeting stays at 09:00 across a DST change
 (R10). Exchange's pattern families map onto rrule through the tables below.
@@ -11,10 +12,9 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from dateutil import rrule
 
@@ -150,7 +150,7 @@ class Recurrence:
         return rrule.rrule(PATTERNS[self.pattern], **kwargs)  # type: ignore[arg-type]
 
 
-def localize(naive: datetime, zone: ZoneInfo) -> datetime:
+def localize(naive: datetime, zone: tzinfo) -> datetime:
     """A wall-clock time in ``zone`` as a UTC instant.
 
     ``fold=0`` reads a time in the spring-forward gap with the offset before the
@@ -179,7 +179,7 @@ def _local_starts(recurrence: Recurrence, first_local_start: datetime) -> tuple[
 def occurrence_starts(
     recurrence: Recurrence,
     local_start: time,
-    zone: ZoneInfo,
+    zone: tzinfo,
     window_start: datetime | None = None,
     window_end: datetime | None = None,
 ) -> Iterator[tuple[date, datetime]]:

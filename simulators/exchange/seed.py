@@ -15,6 +15,7 @@ from simulators.exchange import meetings
 from simulators.exchange.model import Account, BusyStatus, CalendarItem, ResponseType
 from simulators.exchange.recurrence import Recurrence
 from simulators.exchange.store import ExchangeStore
+from simulators.exchange.tzrules import ZoneRules
 
 DEFAULT_SERVICE_ACCOUNT = "OSOMX@domain.net"
 DEFAULT_SERVICE_PASSWORD = "secret"
@@ -39,6 +40,7 @@ class SeedMailbox:
     display_name: str = ""
     language: str = "en"
     password: str | None = None
+    time_zone: str | None = None  # the owner's own zone; None: the seed's ``time_zone``
 
 
 @dataclass
@@ -49,6 +51,7 @@ class SeedOccurrenceChange:
     end: datetime | None = None
     location: str | None = None
     busy_status: BusyStatus | None = None
+    modified: datetime | None = None  # Exchange's stamp of the change; None: when seeded
 
 
 @dataclass
@@ -66,6 +69,9 @@ class SeedAppointment:
     recurrence: Recurrence | None = None
     exceptions: list[SeedOccurrenceChange] = field(default_factory=list)
     deleted: list[date] = field(default_factory=list)
+    # The series' own stored definition (Exchange expands with it); None: the IANA zone.
+    time_zone_rules: ZoneRules | None = None
+    modified: datetime | None = None  # Exchange's last-modified stamp; None: ``created``
     meeting: SeedMeeting | None = None  # an attendee's copy of a meeting
 
 
@@ -126,7 +132,11 @@ def apply_seed(store: ExchangeStore, seed: Seed) -> dict[str, CalendarItem]:
     store.add_account(account)
     for box in seed.mailboxes:
         store.add_mailbox(
-            box.smtp, box.display_name, box.language, box.password, time_zone=seed.time_zone
+            box.smtp,
+            box.display_name,
+            box.language,
+            box.password,
+            time_zone=box.time_zone or seed.time_zone,
         )
     if svc.full_access:
         # As `Get-Mailbox | Add-MailboxPermission` grants it: on each mailbox there is now,
@@ -164,6 +174,7 @@ def add_appointment(store: ExchangeStore, appt: SeedAppointment) -> CalendarItem
         busy_status=appt.busy_status,
         location=appt.location,
         time_zone=appt.time_zone,
+        time_zone_rules=appt.time_zone_rules,
         recurrence=appt.recurrence,
     )
     for change in appt.exceptions:
@@ -179,10 +190,14 @@ def add_appointment(store: ExchangeStore, appt: SeedAppointment) -> CalendarItem
             if v is not None
         }
         store.modify_occurrence(item, change.original_date, **fields)
+        if change.modified is not None:
+            item.exceptions[change.original_date].modified = change.modified
     for day in appt.deleted:
         store.delete_occurrence(item, day)
     if appt.meeting is not None and appt.meeting.cancelled:
         meetings.cancel(store, item.id)
+    if appt.modified is not None:
+        item.modified = appt.modified  # a captured stamp, after the seeding's own
     return item
 
 

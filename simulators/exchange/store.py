@@ -16,12 +16,20 @@ import hashlib
 import itertools
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from simulators.clock import Clock
+from simulators.exchange.history import (
+    ChangeKind,
+    ChangeListener,
+    ItemChange,
+    change_of,
+    notify,
+)
 from simulators.exchange.model import (
     Account,
     CalendarItem,
@@ -36,8 +44,14 @@ from simulators.exchange.model import (
 from simulators.exchange.recurrence import localize, occurrence_starts
 from simulators.exchange.rights import Right, RightsChange
 from simulators.exchange.rights import apply as apply_rights_change
+from simulators.exchange.store_errors import StoreError
+from simulators.exchange.store_mail import MailOperations
+from simulators.exchange.store_props import PropertyOperations
 
-# Distinguished folders of every mailbox: (distinguished id, kind, class, en name, de name).
+# Distinguished folders of every mailbox: (distinguished id, kind, class, en name, de name),
+# parents before children; each lives under msgfolderroot unless FOLDER_PARENTS says
+# otherwise. These are the default folders of an Exchange 2007 mailbox, with the
+# 2007 distinguished ids (t:DistinguishedFolderIdNameType of the 2007 SP1 schema).
 MAILBOX_FOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
     (
         "msgfolderroot",
@@ -52,32 +66,50 @@ MAILBOX_FOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
     ("sentitems", "mail", "IPF.Note", "Sent Items", "Gesendete Objekte"),
     ("deleteditems", "mail", "IPF.Note", "Deleted Items", "Gelöschte Objekte"),
     ("drafts", "mail", "IPF.Note", "Drafts", "Entwürfe"),
+    ("outbox", "mail", "IPF.Note", "Outbox", "Postausgang"),
+    ("junkemail", "mail", "IPF.Note", "Junk E-mail", "Junk-E-Mail"),
+    ("tasks", "tasks", "IPF.Task", "Tasks", "Aufgaben"),
+    ("journal", "journal", "IPF.Journal", "Journal", "Journal"),
+    ("notes", "notes", "IPF.StickyNote", "Notes", "Notizen"),
+    ("searchfolders", "search", "", "Finder", "Finder"),
+    ("voicemail", "search", "IPF.Note.Microsoft.Voicemail", "Voice Mail", "Voicemail"),
 )
+# Folders outside the Top of Information Store (NON_IPM_SUBTREE over WebDAV).
+FOLDER_PARENTS = {"msgfolderroot": "root", "searchfolders": "root", "voicemail": "searchfolders"}
 PUBLIC_ROOT = "publicfoldersroot"
 
 
-class StoreError(Exception):
-    """A failure with the Exchange response code that names it."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 def _opaque_id(kind: str, key: str) -> str:
-    """An Exchange-looking, stable, opaque id (base64 like 'AAMk...')."""
-    digest = hashlib.sha1(f"{kind}:{key}".encode()).digest()
-    return "AAMk" + base64.b64encode(digest + kind.encode()[:2]).decode()
+    """An Exchange-looking, stable, opaque id: base64 of the 2007 EWS id layout (a
+    mailbox GUID as text, then a 70-byte entry id), 152 characters ('AAMkA...') as
+    on a real server. Clients rely on the length: DavMail takes a name of 144 or more
+    base64url characters for an item id."""
+    seed = f"{kind}:{key}".encode()
+    digest = hashlib.sha256(seed).digest()
+    guid = str(uuid.UUID(bytes=digest[:16]))
+    entry = (digest + hashlib.sha256(digest).digest() + hashlib.sha1(seed).digest())[:69]
+    raw = (
+        b"\x00\x03\x24\x00"
+        + guid.encode()
+        + b"\x01\x46\x00"
+        + entry
+        + kind.encode()[:2].ljust(2, b"_")
+    )
+    return base64.b64encode(raw).decode()
 
 
-class ExchangeStore:
-    """An in-memory Exchange organisation on a (possibly skewed) clock."""
+class ExchangeStore(PropertyOperations, MailOperations):
+    """An in-memory Exchange organisation on a (possibly skewed) clock.
+
+    Extended (MAPI) properties are ``PropertyOperations``' (``store_props``); mail
+    (drafts, sending, moving and copying items, folders clients make) is
+    ``MailOperations``' (``store_mail``)."""
 
     def __init__(self, clock: Clock | None = None, domain: str = "domain.net") -> None:
         self.clock = clock or Clock()
         self.domain = domain
         self._lock = threading.RLock()
+        self._listeners: list[ChangeListener] = []
         self.clear()
 
     # ----------------------------------------------------------------- setup
@@ -91,6 +123,8 @@ class ExchangeStore:
             self._occurrence_ids: dict[str, tuple[str, datetime]] = {}
             self._pending_rights: list[RightsChange] = []
             self._counter = itertools.count(1)
+            self._articles = itertools.count(1)  # PR_INTERNET_ARTICLE_NUMBER of new items
+            self._next_article = 1
             root = Folder(
                 id=_opaque_id("pf", PUBLIC_ROOT),
                 display_name="IPM_SUBTREE",
@@ -101,6 +135,34 @@ class ExchangeStore:
             )
             self.folders[root.id] = root
             self.public_root_id = root.id
+            notify(self._listeners, ItemChange(self._now(), "cleared", ""))
+
+    def locked(self) -> AbstractContextManager[Any]:
+        """Hold the store across several calls (a reseed): readers see all or none."""
+        return self._lock
+
+    def on_change(self, listener: ChangeListener) -> Callable[[], None]:
+        """Call ``listener`` with every item created, changed or deleted (and each
+        ``clear``), under the store's lock, in order; returns an unsubscribe."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _changed(
+        self, target: Item | Occurrence, change: ChangeKind, at: datetime, fields: Any = ()
+    ) -> None:
+        """Tell the listeners (callers hold the lock)."""
+        if self._listeners:
+            stored = target.master if isinstance(target, Occurrence) else target
+            folder = self.folders.get(stored.folder_id)
+            mailbox = folder.mailbox if folder else None
+            notify(self._listeners, change_of(target, mailbox, change, at, fields))
 
     def add_account(self, account: Account) -> Account:
         with self._lock:
@@ -125,13 +187,11 @@ class ExchangeStore:
                 smtp=key, display_name=display_name or key, language=language, time_zone=time_zone
             )
             root = self._new_folder("root", "root", "IPF.Note", "Root", key, None, "root")
-            top_id = root.id
+            made = {"root": root.id}
             for dist, kind, cls, en, de in MAILBOX_FOLDERS:
                 name = de if language == "de" else en
-                parent = root.id if dist == "msgfolderroot" else top_id
-                folder = self._new_folder(dist, kind, cls, name, key, parent, dist)
-                if dist == "msgfolderroot":
-                    top_id = folder.id
+                parent = made[FOLDER_PARENTS.get(dist, "msgfolderroot")]
+                made[dist] = self._new_folder(dist, kind, cls, name, key, parent, dist).id
             mailbox.folders = {
                 f.distinguished: f.id
                 for f in self.folders.values()
@@ -160,6 +220,7 @@ class ExchangeStore:
             mailbox=mailbox,
             parent_id=parent_id,
             distinguished=distinguished,
+            changed=self._now(),
         )
         self.folders[folder.id] = folder
         if parent_id:
@@ -389,7 +450,7 @@ class ExchangeStore:
     ) -> Iterator[Occurrence]:
         """Rows of a series overlapping [start, end) (or whose original start is in it)."""
         assert master.recurrence is not None
-        zone = ZoneInfo(master.time_zone)
+        zone = master.zone
         duration = master.end - master.start
         local_start = master.start.astimezone(zone).time()
         # Exceptions may have moved far from their original slot: widen the search.
@@ -452,8 +513,17 @@ class ExchangeStore:
 
     def _place(self, item: Item) -> Item:
         self.items[item.id] = item
-        self.folders[item.folder_id].item_ids.append(item.id)
+        folder = self.folders[item.folder_id]
+        folder.item_ids.append(item.id)
+        folder.changed = self._now()
+        if not item.article:
+            item.article = next(self._articles)
+            self._next_article = item.article + 1
         return item
+
+    def next_article(self) -> int:
+        """The article number the next new item gets (PR_ARTICLE_NUM_NEXT)."""
+        return self._next_article
 
     def new_item_id(self) -> str:
         return _opaque_id("i", f"{uuid.uuid4()}")
@@ -489,6 +559,7 @@ class ExchangeStore:
             )
             ZoneInfo(item.time_zone)  # an unknown zone fails here, not at view time
             self._place(item)
+            self._changed(item, "created", stamp)
             return item
 
     def create_contact(self, folder: Folder, **fields: Any) -> Contact:
@@ -498,6 +569,7 @@ class ExchangeStore:
                 id=self.new_item_id(), folder_id=folder.id, created=stamp, modified=stamp, **fields
             )
             self._place(contact)
+            self._changed(contact, "created", stamp)
             return contact
 
     def deliver_message(self, mailbox: str, **fields: Any) -> Message:
@@ -508,6 +580,7 @@ class ExchangeStore:
                 id=self.new_item_id(), folder_id=inbox.id, created=stamp, modified=stamp, **fields
             )
             self._place(message)
+            self._changed(message, "created", stamp)
             return message
 
     def messages(self, mailbox: str | None = None) -> list[Message]:
@@ -540,6 +613,7 @@ class ExchangeStore:
                 )
             target.modified = self._now()
             target.version += 1
+            self._changed(target, "updated", target.modified, changes)
             return target
 
     def _update_occurrence(self, occ: Occurrence, changes: dict[str, Any]) -> Occurrence:
@@ -559,7 +633,9 @@ class ExchangeStore:
         override.modified = self._now()
         master.exceptions[occ.original_date] = override
         master.version += 1
-        return self.item(occ.id)  # type: ignore[return-value]
+        changed = self.item(occ.id)
+        self._changed(changed, "updated", override.modified, changes)
+        return changed  # type: ignore[return-value]
 
     def delete_item(self, item_id: str) -> None:
         """Remove an item; on an occurrence id, delete that occurrence only."""
@@ -571,9 +647,13 @@ class ExchangeStore:
                 target.master.exceptions.pop(target.original_date, None)
                 target.master.modified = self._now()
                 target.master.version += 1
+                self._changed(target, "deleted", target.master.modified)
                 return
             del self.items[target.id]
-            self.folders[target.folder_id].item_ids.remove(target.id)
+            folder = self.folders[target.folder_id]
+            folder.item_ids.remove(target.id)
+            folder.changed = self._now()
+            self._changed(target, "deleted", self._now())
 
     def modify_occurrence(self, master: CalendarItem, original_date: date, **changes: Any) -> None:
         """Seed helper: turn the occurrence of ``original_date`` into an exception."""
@@ -585,7 +665,7 @@ class ExchangeStore:
         self.delete_item(row.id)
 
     def _occurrence_on(self, master: CalendarItem, original_date: date) -> Occurrence:
-        zone = ZoneInfo(master.time_zone)
+        zone = master.zone
         day_start = datetime.combine(original_date, datetime.min.time(), zone).astimezone(UTC)
         for row in self._expand(master, day_start, day_start + timedelta(days=1), by_original=True):
             return row
@@ -611,7 +691,7 @@ class ExchangeStore:
     def deleted_occurrence_starts(self, master: CalendarItem) -> list[datetime]:
         """Original UTC starts of the deleted occurrences of a series, in order."""
         assert master.recurrence is not None
-        zone = ZoneInfo(master.time_zone)
+        zone = master.zone
         local_start = master.start.astimezone(zone).time()
         return [
             localize(datetime.combine(day, local_start), zone) for day in sorted(master.deleted)
@@ -621,4 +701,4 @@ class ExchangeStore:
         return [i for i in self.items.values() if isinstance(i, CalendarItem)]
 
 
-__all__ = ["MAILBOX_FOLDERS", "PUBLIC_ROOT", "ExchangeStore", "StoreError"]
+__all__ = ["FOLDER_PARENTS", "MAILBOX_FOLDERS", "PUBLIC_ROOT", "ExchangeStore", "StoreError"]

@@ -11,22 +11,34 @@ is threaded; the ``Pbx`` is thread-safe.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from types import TracebackType
+from typing import Any
 
 from cheroot import wsgi
 
 from simulators.pbx.api import PbxApi
 from simulators.pbx.pbx import Pbx
 
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
 
 class PbxServer:
     """Serves ``PbxApi(pbx)`` on ``host:port`` in a background thread."""
 
     def __init__(
-        self, pbx: Pbx, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8
+        self,
+        pbx: Pbx,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        threads: int = 8,
+        middleware: Callable[[WsgiApp], WsgiApp] | None = None,
     ) -> None:
         self.pbx = pbx
-        self._server = wsgi.Server((host, port), PbxApi(pbx), numthreads=threads)
+        self._api = PbxApi(pbx)
+        app: WsgiApp = middleware(self._api) if middleware else self._api
+        self._server = wsgi.Server((host, port), app, numthreads=threads)
         # cheroot's serve loop wakes this often; stop() waits for it (default 0.5 s).
         self._server.expiration_interval = 0.05
         self._thread: threading.Thread | None = None
@@ -39,6 +51,11 @@ class PbxServer:
         self._thread = threading.Thread(target=self._server.serve, name="pbx-http", daemon=True)
         self._thread.start()
         return self
+
+    def replace_pbx(self, pbx: Pbx) -> None:
+        """Serve ``pbx`` from now on (``harness serve`` after a reset or a new seed)."""
+        self.pbx = pbx
+        self._api.pbx = pbx
 
     def stop(self) -> None:
         """Stop serving and release the port; safe to call twice."""

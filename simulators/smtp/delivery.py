@@ -41,6 +41,7 @@ REPLY_UNABLE_TO_RELAY = "550 5.7.1 Unable to relay"
 REPLY_INVALID_ADDRESS = "501 5.1.3 Invalid address"
 REPLY_AUTH_FAILED = "535 5.7.3 Authentication unsuccessful"
 REPLY_LOCAL_ERROR = "451 4.3.0 Local error in processing; try again later"
+SUBMISSION = "submission"  # the journal's listener name for mail sent from a mailbox
 
 
 @dataclass(frozen=True)
@@ -226,9 +227,47 @@ class SinkHandler:
     # ------------------------------------------------------------ delivery
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
-        sender = envelope.mail_from or ""
-        recipients = list(envelope.rcpt_tos)
-        subject, message_id = _headers(raw)
+        transaction = self.deliver(
+            raw,
+            envelope.mail_from or "",
+            list(envelope.rcpt_tos),
+            listener=getattr(getattr(server, "listener", None), "name", ""),
+            peer=_peer(session),
+            helo=session.host_name or "",
+            tls=bool(getattr(server, "secure", False)),
+            login=session.auth_data if isinstance(session.auth_data, str) else None,
+            mail_options=tuple(envelope.mail_options),
+            smtp_utf8=bool(envelope.smtp_utf8),
+        )
+        if transaction is None:
+            return REPLY_LOCAL_ERROR
+        message_id = _headers(raw)[1]
+        # Echo the client's Message-ID only when it is a plain <...> token: it goes
+        # into the reply line as is.
+        queued_as = (
+            message_id
+            if _MESSAGE_ID.fullmatch(message_id)
+            else f"<{transaction.id}@{server.hostname}>"
+        )
+        return f"250 2.6.0 {queued_as} Queued mail for delivery"
+
+    def deliver(
+        self,
+        raw: bytes,
+        sender: str,
+        recipients: list[str],
+        *,
+        listener: str,
+        peer: str = "",
+        helo: str = "",
+        tls: bool = False,
+        login: str | None = None,
+        mail_options: tuple[str, ...] = (),
+        smtp_utf8: bool = False,
+    ) -> Transaction | None:
+        """Store the message in each local recipient's inbox, keep the remote ones as
+        outbound, journal the transaction; None when nothing could be delivered."""
+        subject, _ = _headers(raw)
         delivered: dict[str, str] = {}
         relayed: list[str] = []
         for address in recipients:
@@ -244,39 +283,43 @@ class SinkHandler:
                     log.warning("smtp sink: no delivery to %s: %s", key, exc.message)
                     continue
                 delivered[key] = item.id
-            else:
+            elif self.classify(address) == "remote":
                 relayed.append(address)
         if not delivered and not relayed:
-            return REPLY_LOCAL_ERROR
+            return None
         transaction = Transaction(
             id=self.journal.next_id(),
             received=self.clock(),
-            listener=getattr(getattr(server, "listener", None), "name", ""),
-            peer=_peer(session),
-            helo=session.host_name or "",
-            tls=bool(getattr(server, "secure", False)),
-            login=session.auth_data if isinstance(session.auth_data, str) else None,
+            listener=listener,
+            peer=peer,
+            helo=helo,
+            tls=tls,
+            login=login,
             mail_from=sender,
             rcpt_tos=tuple(recipients),
-            mail_options=tuple(envelope.mail_options),
-            smtp_utf8=bool(envelope.smtp_utf8),
+            mail_options=mail_options,
+            smtp_utf8=smtp_utf8,
             size=len(raw),
             sha256=hashlib.sha256(raw).hexdigest(),
             delivered=delivered,
             relayed=tuple(relayed),
         )
         self.journal.record(transaction, raw)
-        # Echo the client's Message-ID only when it is a plain <...> token: it goes
-        # into the reply line as is.
-        queued_as = (
-            message_id
-            if _MESSAGE_ID.fullmatch(message_id)
-            else f"<{transaction.id}@{server.hostname}>"
-        )
-        return f"250 2.6.0 {queued_as} Queued mail for delivery"
+        return transaction
+
+    def submit(self, sender: str, recipients: list[str], raw: bytes) -> None:
+        """The store's transport: mail a mailbox sent over EWS or WebDAV. Exchange
+        submits it to the same transport as SMTP mail, so it is delivered and journaled
+        the same way (listener ``submission``); recipients of other domains go to the
+        outbound list, since the mailbox user is authenticated."""
+        if self.deliver(raw, sender, recipients, listener=SUBMISSION, login=sender) is None:
+            raise StoreError(
+                "ErrorInvalidRecipients", "None of the recipients can be delivered to."
+            )
 
 
 __all__ = [
+    "SUBMISSION",
     "MailJournal",
     "OutboundMessage",
     "SinkHandler",

@@ -93,6 +93,8 @@ class SmtpSink:
             except BaseException:
                 self._stop_locked()
                 raise
+            # Mail sent from a mailbox (EWS, WebDAV) goes through this sink's delivery.
+            self.store.set_transport(self.handler.submit)
         return self
 
     def stop(self) -> None:
@@ -126,6 +128,8 @@ class SmtpSink:
         self.come_back()
 
     def _stop_locked(self) -> None:
+        if self.store.transport == self.handler.submit:
+            self.store.set_transport(None)
         for listener in self._listeners.values():
             listener.stop()
         self._listeners.clear()

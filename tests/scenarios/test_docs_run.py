@@ -1,4 +1,5 @@
-"""The examples of docs/scenario-format.md for calls, mail and contacts do what they say:
+"""The examples of docs/scenario-format.md for calls, mail, contacts, zones and clocks do
+what they say:
 each one runs and passes (``test_model`` only loads every example)."""
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from scenarios.run.runner import run_scenario
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "scenario-format.md"
 NEW_KINDS = re.compile(
-    r"^\s+(call|leave_voicemail|check_mail|search_contacts|expect_\w+mail|restart_engine"
-    r"|restart_exchange|grant|revoke|add_user|client_set_presence|cancel_meeting):",
+    r"^\s+(call|leave_voicemail|check_mail|search_contacts|expect_\w+mail|timezone_rules"
+    r"|restart_engine|restart_exchange|grant|revoke|add_user|client_set_presence"
+    r"|cancel_meeting):"
+    r"|^(pbx):",
     re.M,
 )
 
@@ -43,6 +46,9 @@ def test_every_new_step_kind_has_a_running_example() -> None:
         "expect_contacts",
         "forward_to_mobile",
         "smtp",
+        "pbx",
+        "timezone_rules",
+        "modified",
         "restart_engine",
         "restart_exchange",
         "grant",

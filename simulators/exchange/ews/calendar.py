@@ -4,14 +4,17 @@ recurring masters, and reading the CalendarItem elements of CreateItem/UpdateIte
 Child order follows t:CalendarItemType of the 2007 SP1 schema. Quirks kept on
 purpose: a RecurringMaster reports IsRecurring=false to its organizer (2007 does),
 and t:MeetingTimeZone is left out unless the front end is told to send it (see
-``EwsOptions.meeting_time_zone``).
+``EwsOptions.meeting_time_zone``). A series with its own stored definition (its
+client's bias and rules, ``ZoneRules``) reports that definition and its name.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from simulators.exchange.ews.errors import ResponseError
 from simulators.exchange.ews.itemxml import (
@@ -26,6 +29,7 @@ from simulators.exchange.ews.itemxml import (
     stamp_writer,
     text_writer,
 )
+from simulators.exchange.ews.meetingzone import definition_text, read_definition
 from simulators.exchange.ews.recurrences import read_recurrence, recurrence_text
 from simulators.exchange.ews.timezones import iana_for, time_zone_text, windows_name
 from simulators.exchange.ews.xmlkit import (
@@ -35,6 +39,7 @@ from simulators.exchange.ews.xmlkit import (
     fmt_datetime,
     fmt_duration,
     local,
+    qname,
     text,
     text_bool,
     text_datetime,
@@ -43,6 +48,8 @@ from simulators.exchange.ews.xmlkit import (
 )
 from simulators.exchange.meetings import appointment_state
 from simulators.exchange.model import CalendarItem, Occurrence
+from simulators.exchange.recurrence import localize
+from simulators.exchange.webdav.ical import calendar_text
 
 FREE_BUSY = ("Free", "Tentative", "Busy", "OOF", "NoData")
 
@@ -87,10 +94,20 @@ class CalView:
     busy_status: str
     modified: datetime
     original_start: datetime | None
+    row: Occurrence | None = None  # the expanded row, for occurrences and exceptions
 
     @property
     def folder_id(self) -> str:
         return self.master.folder_id
+
+    @property
+    def model(self) -> CalendarItem | Occurrence:
+        """What the store's properties are read from."""
+        return self.row if self.row is not None else self.master
+
+    def mime_content(self, store: Any) -> bytes:
+        """EWS MimeContent of a calendar item: its iCalendar (as Exchange 2007 gives it)."""
+        return calendar_text(self.master).encode("utf-8")
 
     @property
     def body(self) -> str:
@@ -119,6 +136,7 @@ def view_of(obj: CalendarItem | Occurrence) -> CalView:
             obj.busy_status,
             obj.modified,
             obj.original_start,
+            obj if obj.item_type != "Single" else None,
         )
     return CalView(
         obj.id,
@@ -199,7 +217,17 @@ def _deleted(parts: list[str], v: CalView, out: Out) -> None:
 
 
 def _meeting_time_zone(parts: list[str], v: CalView, out: Out) -> None:
-    parts.append(time_zone_text("MeetingTimeZone", v.master.time_zone, v.start.year))
+    # The series' stored definition as its client wrote it, else the IANA zone's rules.
+    rules = v.master.time_zone_rules
+    if rules is not None:
+        parts.append(definition_text("MeetingTimeZone", rules))
+    else:
+        parts.append(time_zone_text("MeetingTimeZone", v.master.time_zone, v.start.year))
+
+
+def _zone_name(v: CalView) -> str:
+    rules = v.master.time_zone_rules
+    return rules.name if rules is not None else windows_name(v.master.time_zone)[1]
 
 
 CALENDAR = Kind(
@@ -242,7 +270,7 @@ CALENDAR = Kind(
             ("calendar:Duration", text_writer("Duration", lambda v: fmt_duration(v.end - v.start))),
             (
                 "calendar:TimeZone",
-                text_writer("TimeZone", lambda v: windows_name(v.master.time_zone)[1]),
+                text_writer("TimeZone", _zone_name),
             ),
             ("calendar:AppointmentSequenceNumber", const_writer("AppointmentSequenceNumber", "0")),
             (
@@ -323,22 +351,49 @@ ACCEPTED = frozenset(
 CLEARED: dict[str, Any] = {"subject": "", "body": "", "location": "", "recurrence": None}
 
 
-def read_calendar_item(element: Element) -> dict[str, Any]:
+def read_calendar_item(element: Element, require_times: bool = True) -> dict[str, Any]:
     """The store fields of a CalendarItem element (CreateItem)."""
     CALENDAR_ITEM.read(element)
     fields: dict[str, Any] = {}
+    elements: dict[str, Element] = {}
     for child in element:
         if not isinstance(child.tag, str):
             continue
         reader = READERS.get(local(child.tag))
         if reader is not None:
             fields[reader[0]] = reader[1](child)
-    if "start" not in fields or "end" not in fields:
+            elements[reader[0]] = child
+    in_meeting_zone(fields, elements)
+    if require_times and ("start" not in fields or "end" not in fields):
         missing = "Start" if "start" not in fields else "End"
         raise ResponseError(
             "ErrorRequiredPropertyMissing", f"Required property is missing: calendar:{missing}"
         )
+    zone_el = element.find(qname("t:MeetingTimeZone"))
+    if zone_el is not None:
+        # A 2007 client spells its zone out (bias and rules): that definition is kept.
+        rules = read_definition(zone_el, fields.get("time_zone", "UTC"))
+        if rules is not None:
+            fields["time_zone_rules"] = rules
     return fields
+
+
+_OFFSET = re.compile(r"(Z|[+-]\d\d:\d\d)$")
+
+
+def in_meeting_zone(fields: dict[str, Any], elements: dict[str, Element]) -> None:
+    """Exchange 2007 reads a Start/End without a UTC offset in the MeetingTimeZone the
+    same request sets (what DavMail relies on: it sends local times with the zone);
+    without one, such a time is UTC."""
+    zone = fields.get("time_zone")
+    if not zone:
+        return
+    for name in ("start", "end"):
+        element = elements.get(name)
+        if element is None or _OFFSET.search(text(element).strip()):
+            continue
+        naive = fields[name].replace(tzinfo=None)
+        fields[name] = localize(naive, ZoneInfo(zone))
 
 
 def read_update_value(name: str, child: Element) -> tuple[str, Any] | None:

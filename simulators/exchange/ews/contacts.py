@@ -29,6 +29,7 @@ from simulators.exchange.ews.xmlkit import (
     words,
 )
 from simulators.exchange.model import Contact, Mailbox
+from simulators.exchange.webdav.ical import item_mime
 
 SubElement = etree.SubElement
 
@@ -71,6 +72,13 @@ class ContactView:
     @property
     def created(self) -> datetime:
         return self.contact.created
+
+    @property
+    def model(self) -> Contact:
+        return self.contact
+
+    def mime_content(self, store: Any) -> bytes:
+        return item_mime(self.contact)
 
 
 def _opt_text(name: str, getter: Any) -> Writer:

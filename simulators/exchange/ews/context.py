@@ -9,7 +9,6 @@ import binascii
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from simulators.exchange.ews.auth import Caller
 from simulators.exchange.ews.errors import ResponseError
@@ -158,7 +157,7 @@ class EwsCall:
                 "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange",
                 "Occurrence index is out of recurrence range.",
             )
-        zone = ZoneInfo(master.time_zone)
+        zone = master.zone
         local_start = master.start.astimezone(zone).time()
         for position, (day, _start) in enumerate(
             occurrence_starts(master.recurrence, local_start, zone), start=1

@@ -193,9 +193,9 @@ def find_item(call: EwsCall, request: Element) -> RawXml:
     sort_keys: list[tuple[Getter, bool]] = []
     try:
         if restriction_el is not None:
-            predicate = compile_restriction(restriction_el)
+            predicate = compile_restriction(restriction_el, call.store)
         if sort_el is not None:
-            sort_keys = compile_sort(sort_el)
+            sort_keys = compile_sort(sort_el, call.store)
         if grouped:
             raise ResponseError("ErrorInvalidOperation", "Grouping is not supported.")
     except ResponseError as exc:

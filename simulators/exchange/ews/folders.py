@@ -12,6 +12,7 @@ from lxml import etree
 
 from simulators.exchange.ews.context import EwsCall
 from simulators.exchange.ews.errors import ResponseError, error_message, success_message
+from simulators.exchange.ews.extended import ExtendedPath, property_text
 from simulators.exchange.ews.finditem import FOLDER_IDS, page_rows, read_paging
 from simulators.exchange.ews.itemxml import FOLDER_CHANGE_KEY
 from simulators.exchange.ews.restrictions import compile_restriction
@@ -19,6 +20,7 @@ from simulators.exchange.ews.shapes import Shape, read_shape
 from simulators.exchange.ews.xmlkit import (
     Element,
     Sequence_,
+    T,
     attr_enum,
     fmt_bool,
     m,
@@ -74,7 +76,11 @@ def _wanted(shape: Shape) -> frozenset[str]:
 
 
 def write_folder(
-    parent: Element, store: ExchangeStore, folder: Folder, wanted: frozenset[str]
+    parent: Element,
+    store: ExchangeStore,
+    folder: Folder,
+    wanted: frozenset[str],
+    extended: tuple[ExtendedPath, ...] = (),
 ) -> None:
     element = ELEMENT_BY_CLASS.get(folder.folder_class, "Folder")
     node = SubElement(parent, t(element))
@@ -82,7 +88,7 @@ def write_folder(
         SubElement(node, t("FolderId"), Id=folder.id, ChangeKey=FOLDER_CHANGE_KEY)
     if "folder:ParentFolderId" in wanted and folder.parent_id:
         SubElement(node, t("ParentFolderId"), Id=folder.parent_id, ChangeKey=FOLDER_CHANGE_KEY)
-    if "folder:FolderClass" in wanted:
+    if "folder:FolderClass" in wanted and folder.folder_class:
         SubElement(node, t("FolderClass")).text = folder.folder_class
     if "folder:DisplayName" in wanted:
         SubElement(node, t("DisplayName")).text = folder.display_name
@@ -90,6 +96,12 @@ def write_folder(
         SubElement(node, t("TotalCount")).text = str(len(folder.item_ids))
     if "folder:ChildFolderCount" in wanted:
         SubElement(node, t("ChildFolderCount")).text = str(len(folder.child_ids))
+    for path in extended:
+        value = store.get_property(folder, path.key, path.type)
+        if value is not None:
+            node.append(
+                etree.fromstring(f'<wrap xmlns:t="{T}">{property_text(path, value)}</wrap>')[0]
+            )
     if "folder:EffectiveRights" in wanted:
         rights = SubElement(node, t("EffectiveRights"))
         public = folder.mailbox is None
@@ -97,13 +109,16 @@ def write_folder(
             SubElement(rights, t(name)).text = fmt_bool(not public or name == "CreateContents")
         SubElement(rights, t("Read")).text = "true"
     if "folder:UnreadCount" in wanted and element == "Folder":
-        unread = sum(1 for item in store.items_in(folder) if isinstance(item, Message))
+        unread = sum(
+            1 for item in store.items_in(folder) if isinstance(item, Message) and not item.is_read
+        )
         SubElement(node, t("UnreadCount")).text = str(unread)
 
 
 def get_folder(call: EwsCall, request: Element) -> Element:
     kids = GET_FOLDER.read(request)
-    wanted = _wanted(read_shape(kids.one("m:FolderShape"), folder=True))
+    shape = read_shape(kids.one("m:FolderShape"), folder=True)
+    wanted = _wanted(shape)
     ids = kids.one("m:FolderIds")
     FOLDER_IDS.read(ids)
     messages = new_element(m("ResponseMessages"))
@@ -116,7 +131,7 @@ def get_folder(call: EwsCall, request: Element) -> Element:
             messages.append(error_message("GetFolderResponseMessage", exc))
             continue
         message = success_message("GetFolderResponseMessage")
-        write_folder(SubElement(message, m("Folders")), call.store, folder, wanted)
+        write_folder(SubElement(message, m("Folders")), call.store, folder, wanted, shape.extended)
         messages.append(message)
     return messages
 
@@ -138,7 +153,8 @@ def find_folder(call: EwsCall, request: Element) -> Element:
         "FolderQueryTraversalType",
         required=True,
     )
-    wanted = _wanted(read_shape(kids.one("m:FolderShape"), folder=True))
+    shape = read_shape(kids.one("m:FolderShape"), folder=True)
+    wanted = _wanted(shape)
     paging = read_paging(kids.first_of("m:IndexedPageFolderView", "m:FractionalPageFolderView"))
     restriction = kids.opt("m:Restriction")
     parents = kids.one("m:ParentFolderIds")
@@ -161,7 +177,7 @@ def find_folder(call: EwsCall, request: Element) -> Element:
             else:
                 rows = []
             if restriction is not None:
-                predicate = compile_restriction(restriction)
+                predicate = compile_restriction(restriction, call.store)
                 rows = [row for row in rows if predicate(row)]
             page, attributes = page_rows(rows, paging)
         except ResponseError as exc:
@@ -176,6 +192,6 @@ def find_folder(call: EwsCall, request: Element) -> Element:
         root = SubElement(message, m("RootFolder"), attributes)
         found = SubElement(root, t("Folders"))
         for child in page:
-            write_folder(found, call.store, child, wanted)
+            write_folder(found, call.store, child, wanted, shape.extended)
         messages.append(message)
     return messages

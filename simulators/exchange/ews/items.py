@@ -7,13 +7,20 @@ its own response message; an error in one does not stop the others.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
 
-from simulators.exchange.ews import calendar, contacts
+from simulators.exchange import ical_in
+from simulators.exchange.ews import calendar, contacts, messages
 from simulators.exchange.ews.context import EwsCall
 from simulators.exchange.ews.errors import ResponseError, error_message, success_message
+from simulators.exchange.ews.extended import (
+    EXTENDED_FIELD_URI,
+    EXTENDED_PROPERTY,
+    read_extended_property,
+)
 from simulators.exchange.ews.itemxml import Out, RawXml, element_text, write_items
 from simulators.exchange.ews.kinds import kind_and_view
 from simulators.exchange.ews.shapes import INDEXED_FIELD_URI, read_path, read_shape
@@ -28,7 +35,7 @@ from simulators.exchange.ews.xmlkit import (
     qname,
     t,
 )
-from simulators.exchange.model import CalendarItem, Contact, Folder, Item, Occurrence
+from simulators.exchange.model import CalendarItem, Contact, Folder, Item, Message, Occurrence
 from simulators.exchange.recurrence import RecurrenceError
 from simulators.exchange.store import StoreError
 
@@ -136,9 +143,31 @@ def _target(call: EwsCall, saved: Element | None, default: str) -> Folder:
     return call.store.distinguished_folder(default, box.smtp)
 
 
-def _create_one(call: EwsCall, request: Element, saved: Element | None, item: Element) -> Any:
+def _calendar_fields(call: EwsCall, folder: Folder, item: Element) -> dict[str, Any]:
+    """The store fields of a new CalendarItem: its MimeContent (an iCalendar), then its
+    elements; without Start and End the next half hour, as Exchange fills them in."""
+    fields = calendar.read_calendar_item(item, require_times=False)
+    mime = item.find(qname("t:MimeContent"))
+    data = ical_in.EventData({})
+    if mime is not None:
+        zone = call.store.mailboxes[folder.mailbox].time_zone if folder.mailbox else "UTC"
+        try:
+            data = ical_in.read_event(messages.mime_content(mime), zone)
+        except ical_in.IcalError as exc:
+            raise ResponseError("ErrorMimeContentConversionFailed", str(exc)) from None
+    merged = {**data.fields, **fields}
+    if "start" not in merged or "end" not in merged:
+        start, end = ical_in.default_times(call.store.clock.now())
+        merged.setdefault("start", start)
+        merged.setdefault("end", merged["start"] + (end - start))
+    merged.setdefault("subject", "")
+    return {"data": ical_in.EventData(merged, data.exceptions, data.deleted)}
+
+
+def _create_one(
+    call: EwsCall, request: Element, saved: Element | None, item: Element
+) -> Item | None:
     if item.tag == CALENDAR_ITEM:
-        fields = calendar.read_calendar_item(item)
         if request.get("SendMeetingInvitations") is None:
             raise ResponseError("ErrorSendMeetingInvitationsRequired")
         folder = _target(call, saved, "calendar")
@@ -147,12 +176,13 @@ def _create_one(call: EwsCall, request: Element, saved: Element | None, item: El
                 "ErrorCannotCreateCalendarItemInNonCalendarFolder",
                 "Cannot create calendar items in a non-calendar folder.",
             )
-        subject = fields.pop("subject", "")
-        start, end = fields.pop("start"), fields.pop("end")
-        return call.store.create_calendar_item(
-            folder, subject=subject, start=start, end=end, **fields
-        )
-    if item.tag == CONTACT:
+        extended = messages.extended_properties(item)
+        data = _calendar_fields(call, folder, item)["data"]
+        try:
+            created: Item = ical_in.apply_event(call.store, folder, data)
+        except ical_in.IcalError as exc:
+            raise ResponseError("ErrorCalendarInvalidRecurrence", str(exc)) from None
+    elif item.tag == CONTACT:
         fields = contacts.read_contact(item)
         folder = _target(call, saved, "contacts")
         if folder.folder_class != "IPF.Contact":
@@ -160,11 +190,22 @@ def _create_one(call: EwsCall, request: Element, saved: Element | None, item: El
                 "ErrorCannotCreateContactInNonContactFolder",
                 "Cannot create contact items in a non-contact folder.",
             )
-        return call.store.create_contact(folder, **fields)
-    raise ResponseError(
-        "ErrorInvalidItemForOperationCreateItem",
-        f"This server only creates calendar items and contacts, not {local(item.tag)}.",
-    )
+        extended = messages.extended_properties(item)
+        created = call.store.create_contact(folder, **fields)
+    elif item.tag == messages.MESSAGE:
+        target = None
+        if saved is not None:
+            TARGET_FOLDER.read(saved)
+            target = call.folder(_children(saved)[0])
+        return messages.create_message(call, request, target, item)
+    else:
+        raise ResponseError(
+            "ErrorInvalidItemForOperationCreateItem",
+            f"This server creates calendar items, contacts and messages, not {local(item.tag)}.",
+        )
+    if extended:
+        call.store.set_properties(created, [(p.key, p.type, v) for p, v in extended])
+    return created
 
 
 def create_item(call: EwsCall, request: Element) -> Element:
@@ -176,34 +217,34 @@ def create_item(call: EwsCall, request: Element) -> Element:
     saved = kids.opt("m:SavedItemFolderId")
     items = kids.one("m:Items")
     NEW_ITEMS.read(items)
-    messages = new_element(m("ResponseMessages"))
+    responses = new_element(m("ResponseMessages"))
     for item in _children(items):
         try:
             created = _create_one(call, request, saved, item)
         except ResponseError as exc:
-            messages.append(error_message("CreateItemResponseMessage", exc, ("Items",)))
+            responses.append(error_message("CreateItemResponseMessage", exc, ("Items",)))
             continue
         except StoreError as exc:
-            messages.append(
+            responses.append(
                 error_message("CreateItemResponseMessage", _store_error(exc), ("Items",))
             )
             continue
         except (RecurrenceError, ValueError) as exc:
             error = ResponseError("ErrorCalendarInvalidRecurrence", str(exc))
-            messages.append(error_message("CreateItemResponseMessage", error, ("Items",)))
+            responses.append(error_message("CreateItemResponseMessage", error, ("Items",)))
             continue
         message = success_message("CreateItemResponseMessage")
-        node = SubElement(SubElement(message, m("Items")), item.tag)
-        SubElement(node, t("ItemId"), Id=created.id, ChangeKey=created.change_key)
-        messages.append(message)
-    return messages
+        items_el = SubElement(message, m("Items"))
+        if created is not None:  # a message only sent leaves nothing to name
+            node = SubElement(items_el, item.tag)
+            SubElement(node, t("ItemId"), Id=created.id, ChangeKey=created.change_key)
+        responses.append(message)
+    return responses
 
 
 # --------------------------------------------------------------- UpdateItem
 def _field_name(path_el: Element) -> tuple[str, str | None]:
     path = read_path(path_el)
-    if path.extended:
-        raise ResponseError("ErrorInvalidPropertySet", "Extended properties are not kept.")
     return path.uri.rsplit(":", 1)[-1], path.index
 
 
@@ -226,8 +267,39 @@ def _contact_change(name: str, index: str | None, child: Element | None, item: C
     raise ResponseError("ErrorInvalidPropertySet")
 
 
-def _changes(updates: Element, target: Item | Occurrence) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
+@dataclass
+class Changes:
+    """What one ItemChange asks for: model fields and extended properties."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    extended: list[tuple[Any, str, Any]] = field(default_factory=list)
+    removed: list[Any] = field(default_factory=list)
+
+
+def _extended_change(
+    update: Element, path_el: Element, rest: list[Element], found: Changes
+) -> None:
+    path = read_path(path_el).ext
+    assert path is not None
+    if not rest:
+        found.removed.append(path.key)
+        return
+    values = _children(rest[0])
+    if len(values) != 1 or values[0].tag != EXTENDED_PROPERTY:
+        raise ResponseError("ErrorIncorrectUpdatePropertyCount")
+    written, value = read_extended_property(values[0])
+    if written.key != path.key:
+        raise ResponseError(
+            "ErrorUpdatePropertyMismatch",
+            "The property being updated doesn't match the property in the item.",
+        )
+    found.extended.append((path.key, written.type, value))
+
+
+def _changes(updates: Element, target: Item | Occurrence) -> Changes:
+    found = Changes()
+    changes = found.fields
+    sources: dict[str, Element] = {}  # field -> the element its value came from
     is_calendar = isinstance(target, (CalendarItem, Occurrence))
     for update in _children(updates):
         verb = local(update.tag)
@@ -235,6 +307,9 @@ def _changes(updates: Element, target: Item | Occurrence) -> dict[str, Any]:
             raise ResponseError("ErrorInvalidPropertyAppend")
         (SET_FIELD if verb == "SetItemField" else DELETE_FIELD).read(update)
         path_el, *rest = _children(update)
+        if path_el.tag == EXTENDED_FIELD_URI:
+            _extended_change(update, path_el, rest, found)
+            continue
         name, index = _field_name(path_el)
         value_el: Element | None = None
         if rest:
@@ -256,16 +331,22 @@ def _changes(updates: Element, target: Item | Occurrence) -> dict[str, Any]:
             )
         elif isinstance(target, Contact):
             change = _contact_change(name, index, value_el, target)
+        elif isinstance(target, Message):
+            change = messages.message_change(name, value_el)
         else:
             raise ResponseError("ErrorInvalidPropertySet")
         if change is not None:
             changes[change[0]] = change[1]
+            if value_el is not None:
+                sources[change[0]] = value_el
+    if is_calendar:
+        calendar.in_meeting_zone(changes, sources)
     if "recurrence" in changes:
         if isinstance(target, Occurrence):
             raise ResponseError("ErrorInvalidPropertySet", "An occurrence has no recurrence.")
         # A new pattern (or none) drops the series' exceptions, as Exchange does.
         changes.update(exceptions={}, deleted=set())
-    return changes
+    return found
 
 
 def _update_one(call: EwsCall, request: Element, change: Element) -> Any:
@@ -290,8 +371,16 @@ def _update_one(call: EwsCall, request: Element, change: Element) -> Any:
     ):
         raise ResponseError("ErrorIrresolvableConflict")
     changes = _changes(updates, target)
+    store = call.store
     try:
-        return call.store.update_item(target.id, **changes)
+        with store._lock:  # all of one ItemChange or nothing: property errors first
+            if changes.extended:
+                store.set_properties(target, changes.extended)
+            if changes.removed:
+                store.remove_properties(target, changes.removed)
+            if changes.fields or not (changes.extended or changes.removed):
+                return store.update_item(target.id, **changes.fields)
+            return store.item(target.id)
     except (RecurrenceError, ValueError) as exc:
         raise ResponseError("ErrorCalendarInvalidRecurrence", str(exc)) from None
 
@@ -314,33 +403,32 @@ def update_item(call: EwsCall, request: Element) -> Element:
     )
     item_changes = kids.one("m:ItemChanges")
     ITEM_CHANGES.read(item_changes)
-    messages = new_element(m("ResponseMessages"))
+    responses = new_element(m("ResponseMessages"))
     for change in _children(item_changes):
         try:
             updated = _update_one(call, request, change)
         except ResponseError as exc:
-            messages.append(error_message("UpdateItemResponseMessage", exc, ("Items",)))
+            responses.append(error_message("UpdateItemResponseMessage", exc, ("Items",)))
             continue
         except StoreError as exc:
-            messages.append(
+            responses.append(
                 error_message("UpdateItemResponseMessage", _store_error(exc), ("Items",))
             )
             continue
-        is_calendar = isinstance(updated, (CalendarItem, Occurrence))
         key = updated.master.change_key if isinstance(updated, Occurrence) else updated.change_key
         message = success_message("UpdateItemResponseMessage")
         items = SubElement(message, m("Items"))
-        node = SubElement(items, t("CalendarItem" if is_calendar else "Contact"))
+        node = SubElement(items, t(kind_and_view(call.store, updated)[0].name))
         SubElement(node, t("ItemId"), Id=updated.id, ChangeKey=key)
         SubElement(SubElement(message, m("ConflictResults")), t("Count")).text = "0"
-        messages.append(message)
-    return messages
+        responses.append(message)
+    return responses
 
 
 # --------------------------------------------------------------- DeleteItem
 def delete_item(call: EwsCall, request: Element) -> Element:
     kids = DELETE_ITEM.read(request)
-    attr_enum(
+    delete_type = attr_enum(
         request,
         "DeleteType",
         ("HardDelete", "SoftDelete", "MoveToDeletedItems"),
@@ -358,7 +446,7 @@ def delete_item(call: EwsCall, request: Element) -> Element:
     )
     ids = kids.one("m:ItemIds")
     ITEM_IDS.read(ids)
-    messages = new_element(m("ResponseMessages"))
+    responses = new_element(m("ResponseMessages"))
     for id_el in _children(ids):
         try:
             target = call.item(id_el)
@@ -366,12 +454,12 @@ def delete_item(call: EwsCall, request: Element) -> Element:
                 attr(request, "SendMeetingCancellations") is None
             ):
                 raise ResponseError("ErrorSendMeetingCancellationsRequired")
-            call.store.delete_item(target.id)
+            call.store.delete_as(target.id, delete_type)  # type: ignore[arg-type]
         except ResponseError as exc:
-            messages.append(error_message("DeleteItemResponseMessage", exc))
+            responses.append(error_message("DeleteItemResponseMessage", exc))
             continue
         except StoreError as exc:
-            messages.append(error_message("DeleteItemResponseMessage", _store_error(exc)))
+            responses.append(error_message("DeleteItemResponseMessage", _store_error(exc)))
             continue
-        messages.append(success_message("DeleteItemResponseMessage"))
-    return messages
+        responses.append(success_message("DeleteItemResponseMessage"))
+    return responses

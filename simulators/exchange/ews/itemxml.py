@@ -14,6 +14,7 @@ responses validate.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ from typing import Any
 
 from lxml import etree
 
+from simulators.exchange.ews.extended import ExtendedPath, property_text
 from simulators.exchange.ews.shapes import Shape
 from simulators.exchange.ews.xmlkit import Element, M, T, esc, fmt_bool, fmt_datetime
 from simulators.exchange.store import ExchangeStore
@@ -48,6 +50,8 @@ class Out:
     meeting_time_zone: bool = False
     # dictionary property -> the only keys to write (set per item by the writers below)
     only: dict[str, frozenset[str]] = field(default_factory=dict)
+    # the extended properties the shape asks for (set per kind by ``write_items``)
+    extended: tuple[ExtendedPath, ...] = ()
 
     def owner_name(self, smtp: str | None) -> str:
         box = self.store.mailboxes.get(smtp or "")
@@ -141,12 +145,37 @@ def _modified_name(parts: list[str], v: Any, out: Out) -> None:
     parts.append(f"<t:LastModifiedName>{esc(out.owner_name(v.owner))}</t:LastModifiedName>")
 
 
-def item_writers(item_class: str) -> list[tuple[str, Writer]]:
-    """The t:ItemType sequence (2007 SP1 order); MimeContent and attachments never."""
+def _mime_content(parts: list[str], v: Any, out: Out) -> None:
+    content = v.mime_content(out.store)
+    if content is not None:
+        encoded = base64.b64encode(content).decode("ascii")
+        parts.append(f'<t:MimeContent CharacterSet="UTF-8">{encoded}</t:MimeContent>')
+
+
+def _extended(parts: list[str], v: Any, out: Out) -> None:
+    model = v.model
+    for path in out.extended:
+        value = out.store.get_property(model, path.key, path.type)
+        if value is not None:
+            parts.append(property_text(path, value))
+
+
+# Written only when a shape names them (IncludeMimeContent, ExtendedFieldURI), never
+# for a base shape alone.
+EXPLICIT_ONLY = frozenset({"item:MimeContent", "item:ExtendedProperty"})
+
+
+def item_writers(item_class: str | Writer) -> list[tuple[str, Writer]]:
+    """The t:ItemType sequence (2007 SP1 order); attachments never. ``item_class`` is
+    the ItemClass text, or a writer when it depends on the item."""
+    class_writer = (
+        const_writer("ItemClass", item_class) if isinstance(item_class, str) else item_class
+    )
     return [
+        ("item:MimeContent", _mime_content),
         ("item:ItemId", _item_id),
         ("item:ParentFolderId", _parent_folder),
-        ("item:ItemClass", const_writer("ItemClass", item_class)),
+        ("item:ItemClass", class_writer),
         ("item:Subject", text_writer("Subject", lambda v: v.subject)),
         ("item:Sensitivity", const_writer("Sensitivity", "Normal")),
         ("item:Body", _body),
@@ -165,6 +194,7 @@ def item_writers(item_class: str) -> list[tuple[str, Writer]]:
         ("item:DisplayCc", const_writer("DisplayCc", "")),
         ("item:DisplayTo", const_writer("DisplayTo", "")),
         ("item:HasAttachments", const_writer("HasAttachments", "false")),
+        ("item:ExtendedProperty", _extended),
         ("item:Culture", _culture),
         ("item:EffectiveRights", _rights),
         ("item:LastModifiedName", _modified_name),
@@ -210,6 +240,11 @@ def plan(kind: Kind, shape: Shape, find: bool, allow_guarded: bool) -> Plan:
         wanted = set(kind.default) | set(shape.fields)
     else:
         wanted = {uri for uri, _ in kind.writers} - (kind.guarded - shape.fields)
+    wanted -= EXPLICIT_ONLY
+    if shape.mime and not find:
+        wanted.add("item:MimeContent")
+    if shape.extended:
+        wanted.add("item:ExtendedProperty")
     if find:
         wanted -= kind.not_in_find
     if not allow_guarded:
@@ -238,6 +273,7 @@ def write_items(
                 plan(kind, shape, find, out.meeting_time_zone),
             )
         opening, closing, (writers, out.only) = found
+        out.extended = shape.extended
         parts.append(opening)
         for writer in writers:
             writer(parts, v, out)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from simulators.exchange.ews.errors import ResponseError
+from simulators.exchange.ews.extended import ExtendedPath
 from simulators.exchange.ews.shapes import PATH_TAGS, read_path
 from simulators.exchange.ews.xmlkit import (
     Element,
@@ -82,8 +83,36 @@ FIELDS: dict[str, tuple[str, Getter]] = {
 EMAIL_INDEX = {"EmailAddress1": 0, "EmailAddress2": 1, "EmailAddress3": 2}
 
 
-def field_getter(element: Element) -> tuple[str, Getter]:
+# Extended property types -> the value kind constants are read as.
+_EXTENDED_KINDS = {
+    "Boolean": "bool",
+    "SystemTime": "datetime",
+    "Integer": "int",
+    "Short": "int",
+    "Long": "int",
+}
+
+
+def _extended_getter(ext: ExtendedPath, store: Any) -> tuple[str, Getter]:
+    if store is None:
+        raise ResponseError("ErrorUnsupportedPathForQuery")
+
+    def getter(v: Any) -> Any:
+        model = getattr(v, "model", v)
+        value = store.get_property(model, ext.key, ext.type)
+        if value is None:
+            return _MISSING
+        if isinstance(value, list):  # a multi-valued property matches on any value
+            return value[0] if len(value) == 1 else ",".join(str(x) for x in value)
+        return value
+
+    return _EXTENDED_KINDS.get(ext.type, "string"), getter
+
+
+def field_getter(element: Element, store: Any = None) -> tuple[str, Getter]:
     path = read_path(element)
+    if path.ext is not None:
+        return _extended_getter(path.ext, store)
     if path.index is not None:
         if path.uri == "contacts:EmailAddress" and path.index in EMAIL_INDEX:
             position = EMAIL_INDEX[path.index]
@@ -115,9 +144,16 @@ def _constant(kind: str, raw: str) -> Any:
             raise ResponseError("ErrorInvalidValueForProperty", "Invalid value for property.")
         return value
     if kind == "bool":
-        if raw.strip() not in ("true", "false", "1", "0"):
+        if raw.strip().lower() not in ("true", "false", "1", "0"):
             raise ResponseError("ErrorInvalidValueForProperty", "Invalid value for property.")
-        return raw.strip() in ("true", "1")
+        return raw.strip().lower() in ("true", "1")
+    if kind == "int":
+        try:
+            return int(raw.strip())
+        except ValueError:
+            raise ResponseError(
+                "ErrorInvalidValueForProperty", "Invalid value for property."
+            ) from None
     return raw
 
 
@@ -188,9 +224,9 @@ def _normaliser(comparison: str) -> Callable[[str], str]:
     return normalise
 
 
-def _contains(element: Element) -> Predicate:
+def _contains(element: Element, store: Any = None) -> Predicate:
     kids = _CONTAINS.read(element)
-    kind, getter = field_getter(_children(element)[0])
+    kind, getter = field_getter(_children(element)[0], store)
     needle_raw = attr(kids.one("t:Constant"), "Value", required=True) or ""
     mode = attr_enum(element, "ContainmentMode", MODES, "ContainmentModeType") or "FullString"
     comparison = (
@@ -219,10 +255,10 @@ def _contains(element: Element) -> Predicate:
     return match
 
 
-def _two_operand(element: Element, name: str) -> Predicate:
+def _two_operand(element: Element, name: str, store: Any = None) -> Predicate:
     _TWO.read(element)
     left, right_box = _children(element)
-    kind, getter = field_getter(left)
+    kind, getter = field_getter(left, store)
     right = _children(right_box)
     if len(right) != 1 or (right[0].tag != CONSTANT and right[0].tag not in PATH_TAGS):
         fail("FieldURIOrConstant must contain one property path or one Constant.", right_box)
@@ -240,7 +276,7 @@ def _two_operand(element: Element, name: str) -> Predicate:
                 return False
 
         return against_constant
-    _, other = field_getter(right[0])
+    _, other = field_getter(right[0], store)
 
     def against_field(v: Any) -> bool:
         a, b = getter(v), other(v)
@@ -254,17 +290,17 @@ def _two_operand(element: Element, name: str) -> Predicate:
     return against_field
 
 
-def compile_expression(element: Element) -> Predicate:
+def compile_expression(element: Element, store: Any = None) -> Predicate:
     name = local(element.tag)
     if name in _COMPARE:
-        return _two_operand(element, name)
+        return _two_operand(element, name, store)
     if name == "Contains":
-        return _contains(element)
+        return _contains(element, store)
     if name == "Not":
-        inner = compile_expression(_expressions(element, 1, 1)[0])
+        inner = compile_expression(_expressions(element, 1, 1)[0], store)
         return lambda v: not inner(v)
     if name in ("And", "Or"):
-        parts = [compile_expression(e) for e in _expressions(element, 2, -1)]
+        parts = [compile_expression(e, store) for e in _expressions(element, 2, -1)]
         if name == "And":
             return lambda v: all(p(v) for p in parts)
         return lambda v: any(p(v) for p in parts)
@@ -272,20 +308,21 @@ def compile_expression(element: Element) -> Predicate:
         kids = _children(element)
         if len(kids) != 1 or kids[0].tag not in PATH_TAGS:
             fail("Exists must contain one property path.", element)
-        _, getter = field_getter(kids[0])
+        _, getter = field_getter(kids[0], store)
         return lambda v: getter(v) not in (_MISSING, None, "")
     raise ResponseError("ErrorUnsupportedQueryFilter", "The restriction is not supported.")
 
 
-def compile_restriction(element: Element) -> Predicate:
-    """A m:Restriction element (exactly one search expression) as a predicate."""
-    return compile_expression(_expressions(element, 1, 1)[0])
+def compile_restriction(element: Element, store: Any = None) -> Predicate:
+    """A m:Restriction element (exactly one search expression) as a predicate; with
+    the ``store``, extended properties can be compared too."""
+    return compile_expression(_expressions(element, 1, 1)[0], store)
 
 
 _FIELD_ORDER = Sequence_(("t:FieldURI|t:IndexedFieldURI|t:ExtendedFieldURI", 1, 1))
 
 
-def compile_sort(element: Element) -> list[tuple[Getter, bool]]:
+def compile_sort(element: Element, store: Any = None) -> list[tuple[Getter, bool]]:
     """m:SortOrder as [(getter, descending)], most significant first."""
     keys: list[tuple[Getter, bool]] = []
     for order in _children(element):
@@ -295,7 +332,7 @@ def compile_sort(element: Element) -> list[tuple[Getter, bool]]:
         direction = attr_enum(
             order, "Order", ("Ascending", "Descending"), "SortDirectionType", required=True
         )
-        _, getter = field_getter(_children(order)[0])
+        _, getter = field_getter(_children(order)[0], store)
         keys.append((getter, direction == "Descending"))
     if not keys:
         fail("The element 'SortOrder' has incomplete content.", element)

@@ -20,9 +20,9 @@ from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
 from simulators import _spyne_compat
-from simulators.exchange.ews import contacts, finditem, folders, items
+from simulators.exchange.ews import contacts, convertid, finditem, folder_ops, folders, items, moves
 from simulators.exchange.ews.context import EwsCall
-from simulators.exchange.ews.errors import EwsFault, fault_document
+from simulators.exchange.ews.errors import EwsFault, ResponseError, fault_document
 from simulators.exchange.ews.itemxml import RawXml
 from simulators.exchange.ews.middleware import FAULT_KEY
 from simulators.exchange.ews.xmlkit import Element, M, S, SchemaViolation, T
@@ -59,6 +59,10 @@ def _run(ctx: Any, handler: Handler) -> Element | RawXml:
         fault = EwsFault.schema(violation)
     except EwsFault as raised:
         fault = raised
+    except ResponseError as raised:
+        # A request-wide problem found before any response message (a bad shape):
+        # the whole request fails with that code, never as an internal error.
+        fault = EwsFault(raised.code, raised.message)
     except Exception:
         log.exception("EWS operation %s failed", ctx.in_body_doc.tag)
         fault = EwsFault("ErrorInternalServerError")
@@ -110,6 +114,34 @@ class ExchangeServicePort(ServiceBase):
     def ResolveNames(ctx, request):  # noqa: N802,N805
         return _run(ctx, contacts.resolve_names)
 
+    @rpc(AnyXml, **_op("ConvertId"))
+    def ConvertId(ctx, request):  # noqa: N802,N805
+        return _run(ctx, convertid.convert_id)
+
+    @rpc(AnyXml, **_op("MoveItem"))
+    def MoveItem(ctx, request):  # noqa: N802,N805
+        return _run(ctx, moves.move_item)
+
+    @rpc(AnyXml, **_op("CopyItem"))
+    def CopyItem(ctx, request):  # noqa: N802,N805
+        return _run(ctx, moves.copy_item)
+
+    @rpc(AnyXml, **_op("CreateFolder"))
+    def CreateFolder(ctx, request):  # noqa: N802,N805
+        return _run(ctx, folder_ops.create_folder)
+
+    @rpc(AnyXml, **_op("DeleteFolder"))
+    def DeleteFolder(ctx, request):  # noqa: N802,N805
+        return _run(ctx, folder_ops.delete_folder)
+
+    @rpc(AnyXml, **_op("UpdateFolder"))
+    def UpdateFolder(ctx, request):  # noqa: N802,N805
+        return _run(ctx, folder_ops.update_folder)
+
+    @rpc(AnyXml, **_op("MoveFolder"))
+    def MoveFolder(ctx, request):  # noqa: N802,N805
+        return _run(ctx, folder_ops.move_folder)
+
 
 OPERATIONS = frozenset(
     (
@@ -121,6 +153,13 @@ OPERATIONS = frozenset(
         "UpdateItem",
         "DeleteItem",
         "ResolveNames",
+        "ConvertId",
+        "MoveItem",
+        "CopyItem",
+        "CreateFolder",
+        "DeleteFolder",
+        "UpdateFolder",
+        "MoveFolder",
     )
 )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulators.exchange.ews.extended import ExtendedPath, read_extended_path
 from simulators.exchange.ews.xmlkit import (
     Element,
     Sequence_,
@@ -107,6 +108,7 @@ class Path:
     uri: str
     index: str | None = None
     extended: bool = False
+    ext: ExtendedPath | None = None  # the MAPI property of an ExtendedFieldURI
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class Shape:
     base: str
     fields: frozenset[str] = frozenset()
     indexed: frozenset[tuple[str, str]] = frozenset()
+    extended: tuple[ExtendedPath, ...] = ()  # in the order asked for
+    mime: bool = False  # IncludeMimeContent
 
     def key(self) -> tuple[str, frozenset[str], frozenset[tuple[str, str]]]:
         return (self.base, self.fields, self.indexed)
@@ -138,7 +142,7 @@ def read_path(element: Element) -> Path:
         return Path(uri, index)
     if tag == EXTENDED_FIELD_URI:
         attr(element, "PropertyType", required=True)
-        return Path("extended", None, extended=True)
+        return Path("extended", None, extended=True, ext=read_extended_path(element))
     fail(f"The element '{local(tag)}' is not a property path.", element)
 
 
@@ -156,16 +160,22 @@ def read_shape(element: Element, folder: bool = False) -> Shape:
     extra = kids.opt("t:AdditionalProperties")
     fields: set[str] = set()
     indexed: set[tuple[str, str]] = set()
+    extended: dict[object, ExtendedPath] = {}
     if extra is not None:
         _PATHS.read(extra)
         for child in extra:
             if not isinstance(child.tag, str):
                 continue
             path = read_path(child)
-            if path.extended:
-                continue  # no extended properties are stored: nothing to return
-            if path.index is None:
+            if path.ext is not None:
+                extended.setdefault(path.ext.key, path.ext)
+            elif path.index is None:
                 fields.add(path.uri)
             else:
                 indexed.add((path.uri, path.index))
-    return Shape(base, frozenset(fields), frozenset(indexed))
+    mime_el = None if folder else kids.opt("t:IncludeMimeContent")
+    mime = mime_el is not None and (mime_el.text or "").strip().lower() in ("true", "1")
+    if "item:MimeContent" in fields:
+        fields.discard("item:MimeContent")
+        mime = True
+    return Shape(base, frozenset(fields), frozenset(indexed), tuple(extended.values()), mime)

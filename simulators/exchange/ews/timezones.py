@@ -1,154 +1,23 @@
 """Windows time zone names as Exchange 2007 speaks them, and the 2007 TimeZoneType.
 
 Items keep IANA zones; clients send Windows ids ("W. Europe Standard Time") or the
-2007 display names ("(GMT+01:00) Amsterdam, Berlin, ..."). The 2007 MeetingTimeZone
-describes a zone by its bias and the yearly rules of its two transitions, derived
-here from the IANA zone for one year.
+2007 display names ("(GMT+01:00) Amsterdam, Berlin, ..."): the table is
+``simulators.exchange.windowszones``. The 2007 MeetingTimeZone describes a zone by
+its bias and the yearly rules of its two transitions, derived here from the IANA
+zone for one year.
 """
 
 from __future__ import annotations
 
-import calendar
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from simulators.exchange.ews.meetingzone import definition_text
+from simulators.exchange.tzrules import rules_from_zone
+from simulators.exchange.windowszones import WINDOWS_ZONES, iana_for, windows_name
 
-from simulators.exchange.ews.xmlkit import esc, fmt_duration
-
-# Windows id -> (IANA zone, 2007 display name)
-WINDOWS_ZONES: dict[str, tuple[str, str]] = {
-    "UTC": ("UTC", "(GMT) Coordinated Universal Time"),
-    "GMT Standard Time": (
-        "Europe/London",
-        "(GMT) Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London",
-    ),
-    "W. Europe Standard Time": (
-        "Europe/Berlin",
-        "(GMT+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna",
-    ),
-    "Romance Standard Time": ("Europe/Paris", "(GMT+01:00) Brussels, Copenhagen, Madrid, Paris"),
-    "Central Europe Standard Time": (
-        "Europe/Budapest",
-        "(GMT+01:00) Belgrade, Bratislava, Budapest, Ljubljana, Prague",
-    ),
-    "Central European Standard Time": (
-        "Europe/Warsaw",
-        "(GMT+01:00) Sarajevo, Skopje, Warsaw, Zagreb",
-    ),
-    "GTB Standard Time": ("Europe/Athens", "(GMT+02:00) Athens, Bucharest, Istanbul"),
-    "FLE Standard Time": (
-        "Europe/Helsinki",
-        "(GMT+02:00) Helsinki, Kyiv, Riga, Sofia, Tallinn, Vilnius",
-    ),
-    "Russian Standard Time": ("Europe/Moscow", "(GMT+03:00) Moscow, St. Petersburg, Volgograd"),
-    "Arabian Standard Time": ("Asia/Dubai", "(GMT+04:00) Abu Dhabi, Muscat"),
-    "India Standard Time": ("Asia/Kolkata", "(GMT+05:30) Chennai, Kolkata, Mumbai, New Delhi"),
-    "Singapore Standard Time": ("Asia/Singapore", "(GMT+08:00) Kuala Lumpur, Singapore"),
-    "China Standard Time": (
-        "Asia/Shanghai",
-        "(GMT+08:00) Beijing, Chongqing, Hong Kong, Urumqi",
-    ),
-    "Tokyo Standard Time": ("Asia/Tokyo", "(GMT+09:00) Osaka, Sapporo, Tokyo"),
-    "AUS Eastern Standard Time": ("Australia/Sydney", "(GMT+10:00) Canberra, Melbourne, Sydney"),
-    "South Africa Standard Time": ("Africa/Johannesburg", "(GMT+02:00) Harare, Pretoria"),
-    "E. South America Standard Time": ("America/Sao_Paulo", "(GMT-03:00) Brasilia"),
-    "Eastern Standard Time": ("America/New_York", "(GMT-05:00) Eastern Time (US & Canada)"),
-    "Central Standard Time": ("America/Chicago", "(GMT-06:00) Central Time (US & Canada)"),
-    "Mountain Standard Time": ("America/Denver", "(GMT-07:00) Mountain Time (US & Canada)"),
-    "Pacific Standard Time": (
-        "America/Los_Angeles",
-        "(GMT-08:00) Pacific Time (US & Canada); Tijuana",
-    ),
-}
-_BY_DISPLAY = {display: iana for iana, display in WINDOWS_ZONES.values()}
-_BY_IANA = {iana: (win, display) for win, (iana, display) in WINDOWS_ZONES.items()}
-_BY_IANA["Etc/UTC"] = _BY_IANA["UTC"]
-
-WEEK_INDEX = ("First", "Second", "Third", "Fourth")
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTH_NAMES = tuple(calendar.month_name)[1:]
-
-
-def iana_for(name: str | None) -> str | None:
-    """The IANA zone for a Windows id, a 2007 display name or an IANA name; else None."""
-    if not name:
-        return None
-    name = name.strip()
-    if name in WINDOWS_ZONES:
-        return WINDOWS_ZONES[name][0]
-    if name in _BY_DISPLAY:
-        return _BY_DISPLAY[name]
-    if "/" in name or name == "UTC":
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            return None
-        return name
-    return None
-
-
-def windows_name(iana: str) -> tuple[str, str]:
-    """(Windows id, 2007 display name) of an IANA zone; unknown zones keep their name."""
-    known = _BY_IANA.get(iana)
-    if known:
-        return known
-    offset = datetime.now(ZoneInfo(iana)).utcoffset() or timedelta()
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    return iana, f"(GMT{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}) {iana}"
-
-
-def _transitions(zone: ZoneInfo, year: int) -> list[datetime]:
-    """UTC instants in ``year`` where the zone's offset changes (to the minute)."""
-    found: list[datetime] = []
-    moment = datetime(year, 1, 1, tzinfo=UTC)
-    end = datetime(year + 1, 1, 1, tzinfo=UTC)
-    step = timedelta(days=1)
-    before = moment.astimezone(zone).utcoffset()
-    while moment < end:
-        after_moment = moment + step
-        after = after_moment.astimezone(zone).utcoffset()
-        if after != before:
-            low, high = moment, after_moment
-            while high - low > timedelta(minutes=1):
-                mid = low + (high - low) / 2
-                if mid.astimezone(zone).utcoffset() == before:
-                    low = mid
-                else:
-                    high = mid
-            found.append(high.replace(second=0, microsecond=0))
-            before = after
-        moment = after_moment
-    return found
-
-
-def _time_change(tag: str, offset: timedelta, at_local: datetime) -> str:
-    last_day = calendar.monthrange(at_local.year, at_local.month)[1]
-    index = "Last" if at_local.day + 7 > last_day else WEEK_INDEX[(at_local.day - 1) // 7]
-    return (
-        f"<t:{tag}><t:Offset>{fmt_duration(offset)}</t:Offset><t:RelativeYearlyRecurrence>"
-        f"<t:DaysOfWeek>{DAY_NAMES[at_local.weekday()]}</t:DaysOfWeek>"
-        f"<t:DayOfWeekIndex>{index}</t:DayOfWeekIndex>"
-        f"<t:Month>{MONTH_NAMES[at_local.month - 1]}</t:Month></t:RelativeYearlyRecurrence>"
-        f"<t:Time>{at_local.strftime('%H:%M:%S')}</t:Time></t:{tag}>"
-    )
+__all__ = ["WINDOWS_ZONES", "iana_for", "time_zone_text", "windows_name"]
 
 
 def time_zone_text(tag: str, iana: str, year: int) -> str:
-    """A 2007 TimeZoneType element: TimeZoneName, BaseOffset and, with DST, both rules."""
-    zone = ZoneInfo(iana)
+    """A 2007 TimeZoneType element: TimeZoneName, BaseOffset and, with DST, both rules
+    (the IANA zone's rules in ``year``)."""
     _, display = windows_name(iana)
-    changes = _transitions(zone, year)
-    january = datetime(year, 1, 15, tzinfo=UTC).astimezone(zone).utcoffset() or timedelta()
-    offsets = [moment.astimezone(zone).utcoffset() or timedelta() for moment in changes]
-    standard = min([january, *offsets])
-    parts = [f"<t:BaseOffset>{fmt_duration(-standard)}</t:BaseOffset>"]
-    if len(changes) == 2:
-        rules: dict[str, str] = {}
-        for moment, after in zip(changes, offsets, strict=True):
-            before = (moment - timedelta(minutes=1)).astimezone(zone).utcoffset() or timedelta()
-            # Windows states each change in the local time in force before it.
-            local_before = (moment + before).replace(tzinfo=None)
-            name = "Daylight" if after > standard else "Standard"
-            rules[name] = _time_change(name, standard - after, local_before)
-        parts += [rules.get("Standard", ""), rules.get("Daylight", "")]
-    return f'<t:{tag} TimeZoneName="{esc(display)}">{"".join(parts)}</t:{tag}>'
+    return definition_text(tag, rules_from_zone(iana, year, display))

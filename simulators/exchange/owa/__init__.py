@@ -4,13 +4,14 @@
 under /owa/auth/ (logon.aspx, owaauth.dll, logoff.aspx) need no log-in; everything
 else passes the site's auth gate (``gate.AuthGate``; forms sessions from
 ``sessions.SiteAuth``, which the WebDAV front end shares) and then the calendar
-(``calendar.OwaCalendar``).
+(``calendar.OwaCalendar``) or, for ``?ae=Options``, the Options pages (``options``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from simulators.exchange.ews.auth import ACCOUNT_KEY
 from simulators.exchange.ews.middleware import FAULT_KEY, OPERATION_KEY
@@ -18,6 +19,7 @@ from simulators.exchange.owa.calendar import OwaCalendar
 from simulators.exchange.owa.gate import AuthGate
 from simulators.exchange.owa.html import Reply, page
 from simulators.exchange.owa.logon import logoff, logon_page, owaauth
+from simulators.exchange.owa.options import options_page
 from simulators.exchange.owa.sessions import AUTH_MODES, AuthMode, SiteAuth
 from simulators.exchange.store import ExchangeStore
 
@@ -51,7 +53,14 @@ class OwaFrontEnd:
         return self.gate(environ, start_response)
 
     def _calendar(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        reply = self.calendar.handle(environ, environ[ACCOUNT_KEY])
+        account = environ[ACCOUNT_KEY]
+        query = {k.lower(): v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        own = self.store.mailboxes.get((account.smtp or "").lower())
+        if query.get("ae", "").lower() == "options" and own is not None:
+            host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "localhost")
+            reply = options_page(account, own, query.get("t", ""), host)
+        else:
+            reply = self.calendar.handle(environ, account)
         return self._send(environ, start_response, reply)
 
     @staticmethod

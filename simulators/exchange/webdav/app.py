@@ -26,8 +26,9 @@ from simulators.exchange.ews.middleware import FAULT_KEY, OPERATION_KEY
 from simulators.exchange.owa.gate import AuthGate, site_base
 from simulators.exchange.owa.sessions import SiteAuth
 from simulators.exchange.store import ExchangeStore, StoreError
-from simulators.exchange.webdav import search, writes
+from simulators.exchange.webdav import galfind, mail_writes, search, writes
 from simulators.exchange.webdav.locate import (
+    FolderTarget,
     ItemNames,
     LocateError,
     Locator,
@@ -38,12 +39,24 @@ from simulators.exchange.webdav.locate import (
 from simulators.exchange.webdav.provider import LOCATOR_KEY, ExchangeProvider
 from simulators.exchange.webdav.scratch import ScratchSpace
 from simulators.exchange.webdav.xmlio import XmlBodyError, parse_body
+from simulators.http_out import iis_error_page
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Reply = tuple[str, list[tuple[str, str]], bytes]
 
 _XML_BODY_METHODS = frozenset({"PROPFIND", "PROPPATCH", "SEARCH", "LOCK"})
-_OWN_METHODS = frozenset({"SEARCH", "PROPPATCH", "DELETE", "GET", "HEAD"})
+_OWN_METHODS = frozenset(
+    {"SEARCH", "PROPPATCH", "DELETE", "GET", "HEAD", "PUT", "MKCOL", "MOVE", "COPY"}
+)
+_REQUEST_HEADERS = (
+    "if-match",
+    "if-none-match",
+    "content-type",
+    "destination",
+    "overwrite",
+    "saveinsent",
+    "translate",
+)
 
 
 def _wsgidav(scratch: ScratchSpace) -> WsgiDAVApp:
@@ -110,11 +123,15 @@ class WebDavFrontEnd:
             reply = self._own(method, environ, locator, target, root)
         except StoreError as exc:
             reply = _text("404 Not Found", exc.message)
+        except XmlBodyError as exc:
+            reply = _text("400 Bad Request", str(exc))
         return self._send(environ, start_response, reply)
 
     def _own(
         self, method: str, environ: dict[str, Any], locator: Locator, target: Target, root: Any
     ) -> Reply:
+        if method in ("GET", "HEAD") and galfind.is_galfind(environ.get("QUERY_STRING", "")):
+            return galfind.galfind(self.store, environ.get("QUERY_STRING", ""))
         if method == "SEARCH":
             path = _decoded_path(environ)
             try:
@@ -129,6 +146,22 @@ class WebDavFrontEnd:
             return search.write(query, result)
         if isinstance(target, RootTarget):
             return self._root(method, environ, locator)
+        headers = {
+            name: environ[f"HTTP_{name.upper().replace('-', '_')}"]
+            for name in _REQUEST_HEADERS
+            if f"HTTP_{name.upper().replace('-', '_')}" in environ
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        if method == "PUT":
+            return mail_writes.put(locator, target, _read_body(environ), headers)
+        if method == "MKCOL":
+            body = _read_body(environ)
+            return mail_writes.mkcol(locator, target, parse_body(body) if body.strip() else None)
+        if method in ("MOVE", "COPY"):
+            return mail_writes.move_or_copy(locator, target, method, headers)
+        if method == "DELETE" and isinstance(target, FolderTarget):
+            return mail_writes.delete_folder(locator, target)
         if method == "PROPPATCH":
             try:
                 return writes.proppatch(locator, target, root)
@@ -164,6 +197,7 @@ class WebDavFrontEnd:
 
     def _to_wsgidav(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         method = environ.get("REQUEST_METHOD")
+        error_page: list[bytes] = []
 
         def shaped(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             if status.startswith("207"):
@@ -180,9 +214,20 @@ class WebDavFrontEnd:
                 headers.append(("DASL", "<DAV:sql>"))
             if status[:1] in ("4", "5"):
                 environ.setdefault(FAULT_KEY, status)
+                # IIS's error page instead of wsgidav's (which names wsgidav, its version
+                # and sometimes the exception).
+                error_page[:] = [iis_error_page(status)]
+                headers = [
+                    h for h in headers if h[0].lower() not in ("content-length", "content-type")
+                ]
+                headers += [
+                    ("Content-Type", "text/html"),
+                    ("Content-Length", str(len(error_page[0]))),
+                ]
             return start_response(status, headers, exc_info)
 
-        return self.dav(environ, shaped)
+        result = self.dav(environ, shaped)
+        return _replacing_errors(result, error_page)
 
     @staticmethod
     def _send(environ: dict[str, Any], start_response: Callable[..., Any], reply: Reply) -> Any:
@@ -191,6 +236,17 @@ class WebDavFrontEnd:
             environ.setdefault(FAULT_KEY, status)
         start_response(status, [*headers, ("Content-Length", str(len(body)))])
         return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
+
+
+def _replacing_errors(result: Iterable[bytes], error_page: list[bytes]) -> Iterable[bytes]:
+    """wsgidav's body, or IIS's error page when the answer was an error."""
+    try:
+        chunks = [chunk for chunk in result if not error_page]
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return list(error_page) if error_page else chunks
 
 
 def _text(status: str, message: str) -> Reply:

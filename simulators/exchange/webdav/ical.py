@@ -2,7 +2,8 @@
 
 An appointment is a ``multipart/alternative`` message whose ``text/calendar`` part
 holds a VCALENDAR: the VEVENT of a single in UTC; for a recurring master the VEVENT
-in its own time zone (with a VTIMEZONE built from the IANA rules) carrying RRULE and
+in its own time zone (with a VTIMEZONE built from the IANA rules, or spelling out the
+series' stored definition) carrying RRULE and
 EXDATE, followed by one VEVENT with RECURRENCE-ID per modified occurrence. Exchange's
 ``X-MICROSOFT-CDO-*`` properties carry busy status, all-day flag and instance type.
 Contacts and messages are plain RFC 822 messages.
@@ -10,12 +11,13 @@ Contacts and messages are plain RFC 822 messages.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 from simulators.exchange.model import CalendarItem, Contact, Item, Message
 from simulators.exchange.recurrence import Recurrence, localize
+from simulators.exchange.tzrules import YearlyChange, ZoneRules, zone_label
 
 _FREQ = {"daily": "DAILY", "weekly": "WEEKLY"}
 _DAYS = {
@@ -41,10 +43,10 @@ def appointment_rrule(item: CalendarItem) -> str:
     """The series' pattern as an iCalendar RRULE value (no 'RRULE:' prefix)."""
     rec = item.recurrence
     assert rec is not None
-    return rrule_value(rec, ZoneInfo(item.time_zone), item.start)
+    return rrule_value(rec, item.zone, item.start)
 
 
-def rrule_value(rec: Recurrence, zone: ZoneInfo, first_start: datetime) -> str:
+def rrule_value(rec: Recurrence, zone: tzinfo, first_start: datetime) -> str:
     freq = _FREQ.get(rec.pattern) or ("MONTHLY" if "monthly" in rec.pattern else "YEARLY")
     parts = [f"FREQ={freq}", f"INTERVAL={rec.interval}"]
     if rec.days_of_week:
@@ -70,7 +72,7 @@ def rrule_value(rec: Recurrence, zone: ZoneInfo, first_start: datetime) -> str:
 
 def deleted_starts(item: CalendarItem) -> list[datetime]:
     """UTC original starts of the deleted occurrences of a series, in order."""
-    zone = ZoneInfo(item.time_zone)
+    zone = item.zone
     local_start = item.start.astimezone(zone).time()
     return [localize(datetime.combine(day, local_start), zone) for day in sorted(item.deleted)]
 
@@ -111,7 +113,7 @@ def _utc(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _local(value: datetime, zone: ZoneInfo) -> str:
+def _local(value: datetime, zone: tzinfo) -> str:
     return value.astimezone(zone).strftime("%Y%m%dT%H%M%S")
 
 
@@ -119,6 +121,50 @@ def _offset(delta: timedelta | None) -> str:
     minutes = int((delta or timedelta()).total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
     return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def tzid(zone: tzinfo) -> str:
+    """The TZID of a zone, quoted where RFC 5545 needs it (a definition's name like
+    ``(GMT-05:00) Eastern Time`` holds a colon)."""
+    label = zone_label(zone).replace('"', "'")
+    return f'"{label}"' if any(c in label for c in ":;,") else label
+
+
+def _change_lines(
+    kind: str, change: YearlyChange, before: timedelta, after: timedelta
+) -> list[str]:
+    weekday = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[change.weekday]
+    week = "-1" if change.week == 5 else str(change.week)
+    start = datetime(1601, change.month, 1, change.at.hour, change.at.minute, change.at.second)
+    return [
+        f"BEGIN:{kind}",
+        "DTSTART:" + start.strftime("%Y%m%dT%H%M%S"),
+        f"RRULE:FREQ=YEARLY;BYMONTH={change.month};BYDAY={week}{weekday}",
+        f"TZOFFSETFROM:{_offset(before)}",
+        f"TZOFFSETTO:{_offset(after)}",
+        f"END:{kind}",
+    ]
+
+
+def vtimezone_rules(rules: ZoneRules) -> list[str]:
+    """A VTIMEZONE spelling out a stored definition (its yearly rules as written)."""
+    lines = ["BEGIN:VTIMEZONE", f"TZID:{_escape(rules.name)}"]  # a value: never quoted
+    standard, daylight = rules.standard_offset, rules.daylight_offset
+    if rules.daylight_starts is None or rules.daylight_ends is None or daylight is None:
+        offset = _offset(standard)
+        lines += ["BEGIN:STANDARD", "DTSTART:16010101T000000"]
+        lines += [f"TZOFFSETFROM:{offset}", f"TZOFFSETTO:{offset}", "END:STANDARD"]
+    else:
+        lines += _change_lines("STANDARD", rules.daylight_ends, daylight, standard)
+        lines += _change_lines("DAYLIGHT", rules.daylight_starts, standard, daylight)
+    return [*lines, "END:VTIMEZONE"]
+
+
+def series_vtimezone(item: CalendarItem) -> list[str]:
+    """The VTIMEZONE of an item's zone: its stored definition, else its IANA zone."""
+    if item.time_zone_rules is not None:
+        return vtimezone_rules(item.time_zone_rules)
+    return vtimezone(ZoneInfo(item.time_zone), item.start.year)
 
 
 def vtimezone(zone: ZoneInfo, year: int) -> list[str]:
@@ -184,8 +230,8 @@ def _event_lines(item: CalendarItem) -> list[str]:
             "X-MICROSOFT-CDO-INSTTYPE:0",
             "END:VEVENT",
         ]
-    zone = ZoneInfo(item.time_zone)
-    tz = f"TZID={zone.key}"
+    zone = item.zone
+    tz = f"TZID={tzid(zone)}"
     busy = _BUSY.get(item.busy_status, "BUSY")
     lines = [
         "BEGIN:VEVENT",
@@ -230,8 +276,9 @@ def calendar_text(item: CalendarItem) -> str:
     """The item as a VCALENDAR (CRLF line ends, folded)."""
     lines = ["BEGIN:VCALENDAR", "METHOD:PUBLISH", "PRODID:Microsoft CDO for Microsoft Exchange"]
     lines.append("VERSION:2.0")
-    if item.recurrence is not None:
-        lines += vtimezone(ZoneInfo(item.time_zone), item.start.year)
+    # Exchange writes the item's time zone even for a single (whose times are UTC
+    # here); a series' is its stored definition when it has one.
+    lines += series_vtimezone(item)
     lines += _event_lines(item)
     lines.append("END:VCALENDAR")
     return "".join(_fold(line) + "\r\n" for line in lines)
@@ -294,5 +341,8 @@ __all__ = [
     "deleted_starts",
     "item_mime",
     "rrule_value",
+    "series_vtimezone",
+    "tzid",
     "vtimezone",
+    "vtimezone_rules",
 ]

@@ -3,23 +3,22 @@ absolute href of each.
 
 ``/exchange/<mailbox>/`` is the mailbox's Top of Information Store; ``<mailbox>`` is
 the SMTP address or the alias, any case; below it folders go by their (localised)
-display names, items by ``<name>.EML``. ``/public/`` is the public folder tree.
-Hrefs are absolute, with the mailbox written as its alias (as Exchange writes it) and
-folders ending in '/'. Items keep the name a WebDAV client gave them when it created
+display names, items by ``<name>.EML``. ``/exchange/<mailbox>/NON_IPM_SUBTREE/`` holds
+the root's folders outside it, ``/exchange/<mailbox>/##DavMailSubmissionURI##/`` is the
+submission URI. ``/public/`` is the public folder tree. Hrefs are absolute, with the
+mailbox written as the request named it (Exchange answers under the URL asked; a
+mailbox the request did not name is written as its alias), folders ending in '/'. Items keep the name a WebDAV client gave them when it created
 them; other items are ``{GUID}.EML`` (``ItemNames``). Resolution checks FullAccess:
 another user's mailbox without it is ``Forbidden`` (403), an unknown one ``NotFound``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-import threading
-import uuid
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, unquote, urlsplit
 
+from simulators.exchange.mapi_props import url_name_of
 from simulators.exchange.model import Account, Folder, Item, Mailbox
 from simulators.exchange.store import ExchangeStore
 
@@ -66,40 +65,42 @@ class MissingTarget:
 
 
 @dataclass(frozen=True)
+class SubmissionTarget:
+    """``/exchange/<mailbox>/##DavMailSubmissionURI##/``: Exchange's mail submission URI
+    (a MOVE of a draft there sends it)."""
+
+    mailbox: Mailbox
+    href: str
+
+
+@dataclass(frozen=True)
 class ScratchTarget:
     mailbox: Mailbox
     rest: str  # path below /exchange/<mailbox>/scratch, '' or starting with '/'
 
 
-Target = RootTarget | FolderTarget | ItemTarget | MissingTarget | ScratchTarget
+Target = RootTarget | FolderTarget | ItemTarget | MissingTarget | ScratchTarget | SubmissionTarget
+
+SUBMISSION = "##DavMailSubmissionURI##"  # the submission URI's name, as Exchange 2007 gives it
+NON_IPM_SUBTREE = (
+    "NON_IPM_SUBTREE"  # the mailbox root's folders outside the Top of Information Store
+)
 
 
 class ItemNames:
-    """PR_URL_COMP_NAME of items, and their article numbers (PR_INTERNET_ARTICLE_NUMBER)."""
+    """PR_URL_COMP_NAME of items, and their article numbers (PR_INTERNET_ARTICLE_NUMBER).
 
-    def __init__(self) -> None:
-        self._names: dict[str, str] = {}
-        self._articles: dict[str, int] = {}
-        self._counter = itertools.count(1)
-        self._lock = threading.Lock()
+    Both belong to the item in the store (``url_name``, ``article``), so a name given
+    over WebDAV is the one EWS reports, and the other way round."""
 
     def name(self, item: Item) -> str:
-        found = self._names.get(item.id)
-        if found is not None:
-            return found
-        digest = hashlib.md5(item.id.encode(), usedforsecurity=False).digest()
-        return "{" + str(uuid.UUID(bytes=digest)).upper() + "}.EML"
+        return url_name_of(item)
 
     def assign(self, item: Item, name: str) -> None:
-        with self._lock:
-            self._names[item.id] = name
+        item.url_name = name
 
     def article(self, item: Item) -> int:
-        found = self._articles.get(item.id)
-        if found is None:
-            with self._lock:
-                found = self._articles.setdefault(item.id, next(self._counter))
-        return found
+        return item.article
 
     def find(self, items: list[Item], name: str) -> Item | None:
         wanted = name.lower()
@@ -123,9 +124,14 @@ class Locator:
         self.names = names
         self.account = account
         self.base = base  # scheme://host[:port]
+        # How this request named each mailbox: Exchange answers under the URL asked.
+        self.asked: dict[str, str] = {}
 
     # ------------------------------------------------------------ hrefs
     def mailbox_segment(self, mailbox: Mailbox) -> str:
+        asked = self.asked.get(mailbox.smtp)
+        if asked is not None:
+            return asked
         alias = mailbox.alias.lower()
         clash = any(
             other.alias.lower() == alias and other.smtp != mailbox.smtp
@@ -137,6 +143,9 @@ class Locator:
         names: list[str] = []
         current = folder
         while current.kind not in ("public_root",) and current.distinguished != "msgfolderroot":
+            if current.distinguished == "root":  # outside the Top of Information Store
+                names.append(NON_IPM_SUBTREE)
+                break
             names.append(quote_segment(current.display_name))
             if current.parent_id is None:
                 break
@@ -173,6 +182,13 @@ class Locator:
         rest = segments[2:]
         if rest and rest[0].lower() == SCRATCH:
             return ScratchTarget(mailbox, "/" + "/".join(rest[1:]) if rest[1:] else "")
+        if rest and rest[0].lower() == SUBMISSION.lower() and len(rest) == 1:
+            return SubmissionTarget(
+                mailbox, self.folder_href(top) + quote_segment(SUBMISSION) + "/"
+            )
+        if rest and rest[0].upper() == NON_IPM_SUBTREE:
+            root = self.store.folders[mailbox.folders["root"]]
+            return self._walk(FolderTarget(root, mailbox, self.folder_href(root)), rest[1:])
         return self._walk(FolderTarget(top, mailbox, self.folder_href(top)), rest)
 
     def mailbox(self, segment: str) -> Mailbox:
@@ -186,6 +202,7 @@ class Locator:
             raise LocateError(404, f"no mailbox {segment}")
         if self.account is None or not self.store.has_full_access(self.account, mailbox.smtp):
             raise LocateError(403, f"no FullAccess on mailbox {mailbox.smtp}")
+        self.asked.setdefault(mailbox.smtp, segment)
         return mailbox
 
     def _walk(self, start: FolderTarget, segments: list[str]) -> Target:
@@ -196,6 +213,7 @@ class Locator:
                     f
                     for f in self.store.children(current.folder)
                     if f.display_name.lower() == segment.lower()
+                    and f.distinguished != "msgfolderroot"  # not below NON_IPM_SUBTREE
                 ),
                 None,
             )
@@ -222,7 +240,10 @@ __all__ = [
     "Locator",
     "MissingTarget",
     "RootTarget",
+    "NON_IPM_SUBTREE",
+    "SUBMISSION",
     "ScratchTarget",
+    "SubmissionTarget",
     "Target",
     "quote_segment",
 ]

@@ -10,15 +10,23 @@ local name (``urn:schemas:calendar:dtstart``), or Clark ``{ns}local``.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from simulators.exchange.mapi_props import message_text
 from simulators.exchange.meetings import appointment_state, meeting_status, response_status
 from simulators.exchange.model import CalendarItem, Contact, Folder, Item, Message, Occurrence
-from simulators.exchange.webdav.ical import appointment_rrule, deleted_starts, item_mime
+from simulators.exchange.webdav.ical import (
+    appointment_rrule,
+    deleted_starts,
+    item_mime,
+    series_vtimezone,
+)
+from simulators.exchange.webdav.mapi_names import key_of
 from simulators.exchange.webdav.xmlio import (
     CALENDAR,
     CONTACTS,
@@ -47,6 +55,10 @@ MAILBOX_FOLDER_PROPS = {  # urn:schemas:httpmail:<name> on the mailbox root -> f
     "deleteditems": "deleteditems",
     "drafts": "drafts",
     "msgfolderroot": "msgfolderroot",
+    "outbox": "outbox",
+    "tasks": "tasks",
+    "journal": "journal",
+    "notes": "notes",
 }
 
 
@@ -62,7 +74,15 @@ class Row:
     occurrence: Occurrence | None = None
     article: int = 0
     folder_urls: dict[str, str] = field(default_factory=dict)  # mailbox root only
+    store: Any = None  # the store, for the MAPI properties the tables do not name
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def target(self) -> Any:
+        """The store object the row reports: occurrence, item or folder."""
+        if self.occurrence is not None:
+            return self.occurrence
+        return self.item if self.item is not None else self.folder
 
 
 Getter = Callable[[Row], Any]
@@ -71,7 +91,7 @@ Getter = Callable[[Row], Any]
 def value(row: Row, name: str) -> Any:
     """The value of property ``name`` on ``row``, None when it has none."""
     if name.startswith("{"):
-        ns, _, local = name[1:].partition("}")
+        ns, _, local = name[1:].rpartition("}")  # a namespace may hold "}"
         name = ns + local
     getter = _COMMON.get(name)
     if getter is None:
@@ -85,7 +105,20 @@ def value(row: Row, name: str) -> Any:
             getter = _CONTACT.get(name)
         elif isinstance(row.item, Message):
             getter = _MESSAGE.get(name)
-    return getter(row) if getter is not None else None
+    if getter is not None:
+        return getter(row)
+    return _mapi(row, name)
+
+
+def _mapi(row: Row, name: str) -> Any:
+    """Any other property: the MAPI property the name stands for (``mapi_names``)."""
+    if row.store is None:
+        return None
+    found = key_of(name)
+    if found is None:
+        return None
+    key, type_name = found
+    return row.store.get_property(row.target, key, type_name)
 
 
 def known_names(row: Row) -> list[str]:
@@ -111,6 +144,12 @@ def _mime(row: Row) -> bytes:
         assert row.item is not None
         cached = row._cache["mime"] = item_mime(row.item)
     return cached  # type: ignore[no-any-return]
+
+
+def _uid(row: Row) -> str:
+    """DAV:uid: PR_RECORD_KEY of the item or folder, base64 (as Exchange writes it)."""
+    key = row.item.id if row.item is not None else row.folder.id
+    return base64.b64encode(hashlib.sha1(key.encode()).digest()).decode()
 
 
 def _etag(row: Row) -> str | None:
@@ -170,7 +209,10 @@ _COMMON: dict[str, Getter] = {
     PROPTAG + "x10f3001f": lambda r: None if r.is_folder else r.name,  # PR_URL_COMP_NAME
     PROPTAG + "x0e230003": lambda r: None if r.is_folder else r.article,
     PROPTAG + "x0e080003": lambda r: None if r.is_folder else len(_mime(r)),  # size
-    HTTPMAIL + "read": lambda r: None if r.is_folder else True,
+    HTTPMAIL + "read": lambda r: (
+        None if r.is_folder else (r.item.is_read if isinstance(r.item, Message) else True)
+    ),
+    DAV + "uid": lambda r: _uid(r),
     HTTPMAIL + "hasattachment": lambda r: None if r.is_folder else False,
 }
 
@@ -248,6 +290,8 @@ _APPOINTMENT: dict[str, Getter] = {
     CALENDAR + "duration": lambda r: int((_end(r) - _start(r)).total_seconds()),
     CALENDAR + "transparent": lambda r: "TRANSPARENT" if _busy(r) == "FREE" else "OPAQUE",
     CALENDAR + "timezoneid": lambda r: None,
+    # The series' zone as a VTIMEZONE: its stored definition, else its IANA zone's rules.
+    CALENDAR + "timezone": lambda r: "\r\n".join(series_vtimezone(_appt(r))),
     CALENDAR + "recurrenceid": lambda r: r.occurrence.original_start if r.occurrence else None,
     CALENDAR + "rrule": lambda r: (
         [appointment_rrule(_appt(r))] if r.occurrence is None and _appt(r).recurrence else None
@@ -311,7 +355,8 @@ _MESSAGE: dict[str, Getter] = {
     HTTPMAIL + "subject": lambda r: _message(r).subject,
     HTTPMAIL + "from": lambda r: _message(r).sender or None,
     HTTPMAIL + "to": lambda r: ", ".join(_message(r).recipients) or None,
-    HTTPMAIL + "date": lambda r: _message(r).created,
+    HTTPMAIL + "date": lambda r: _message(r).sent or _message(r).created,
+    HTTPMAIL + "textdescription": lambda r: message_text(_message(r).mime),
     HTTPMAIL + "datereceived": lambda r: _message(r).created,
 }
 

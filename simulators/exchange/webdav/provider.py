@@ -129,7 +129,11 @@ class FolderResource(_RowProps, DAVCollection):  # type: ignore[misc]
 
     def get_member_names(self) -> list[str]:
         store = self.builder.store
-        names = [f.display_name for f in store.children(self.target.folder)]
+        names = [
+            f.display_name
+            for f in store.children(self.target.folder)
+            if f.distinguished != "msgfolderroot"
+        ]
         names.extend(self.builder.locator.names.name(i) for i in store.items_in(self.target.folder))
         return names
 
@@ -138,6 +142,8 @@ class FolderResource(_RowProps, DAVCollection):  # type: ignore[misc]
         base = self.path if self.path.endswith("/") else self.path + "/"
         members: list[Any] = []
         for child in store.children(self.target.folder):
+            if child.distinguished == "msgfolderroot":
+                continue  # NON_IPM_SUBTREE lists what is outside the Top of Information Store
             href = self.builder.locator.folder_href(child)
             target = FolderTarget(child, self.target.mailbox, href)
             members.append(

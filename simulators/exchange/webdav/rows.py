@@ -14,7 +14,13 @@ import hashlib
 from datetime import datetime
 
 from simulators.exchange.model import CalendarItem, Folder, Item, Occurrence
-from simulators.exchange.webdav.locate import FolderTarget, Locator, quote_segment
+from simulators.exchange.webdav.locate import (
+    NON_IPM_SUBTREE,
+    SUBMISSION,
+    FolderTarget,
+    Locator,
+    quote_segment,
+)
 from simulators.exchange.webdav.props import MAILBOX_FOLDER_PROPS, Row
 
 Window = tuple[datetime, datetime]  # (dtend lower bound, dtstart upper bound)
@@ -29,14 +35,16 @@ class RowBuilder:
 
     def folder_row(self, target: FolderTarget) -> Row:
         folder = target.folder
-        row = Row(href=target.href, name=folder.display_name, folder=folder, is_folder=True)
+        name = NON_IPM_SUBTREE if folder.distinguished == "root" else folder.display_name
+        row = Row(href=target.href, name=name, folder=folder, is_folder=True, store=self.store)
         if folder.distinguished == "msgfolderroot" and target.mailbox is not None:
             for prop, dist in MAILBOX_FOLDER_PROPS.items():
                 folder_id = target.mailbox.folders.get(dist)
                 if folder_id is not None:
                     href = self.locator.folder_href(self.store.folders[folder_id])
                     row.folder_urls[prop] = href.rstrip("/")
-            row.folder_urls["sendmsg"] = target.href + "##DavMailSubmissionURI##"
+            # Exchange's submission URI, with a trailing slash (MS-XWDCAL 4.2.2).
+            row.folder_urls["sendmsg"] = target.href + quote_segment(SUBMISSION) + "/"
         versions = ",".join(f"{i.id}:{i.version}" for i in self.store.items_in(folder))
         row._cache["contenttag"] = hashlib.sha1(versions.encode()).hexdigest()[:16]
         return row
@@ -51,6 +59,7 @@ class RowBuilder:
             item=item,
             occurrence=occurrence,
             article=names.article(item),
+            store=self.store,
         )
 
     def scope_rows(self, target: FolderTarget, traversal: str, window: Window | None) -> list[Row]:
@@ -71,6 +80,8 @@ class RowBuilder:
         rows: list[Row],
     ) -> None:
         for child in self.store.children(folder):
+            if child.distinguished == "msgfolderroot":
+                continue  # NON_IPM_SUBTREE lists what is outside the Top of Information Store
             child_href = self.locator.folder_href(child)
             mailbox = self.store.mailboxes.get(child.mailbox or "") if in_mailbox else None
             rows.append(self.folder_row(FolderTarget(child, mailbox, child_href)))

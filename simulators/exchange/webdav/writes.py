@@ -14,18 +14,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
-from typing import Any
+from typing import Any, Literal
 
 from lxml import etree
 
-from simulators.exchange.model import CalendarItem, Mailbox
+from simulators.exchange.ical_in import default_times
+from simulators.exchange.mapi import PropertyValueError, PropKey, is_array, parse_values
+from simulators.exchange.model import CalendarItem, Mailbox, Message
 from simulators.exchange.store import StoreError
 from simulators.exchange.webdav.ical import item_mime
 from simulators.exchange.webdav.locate import FolderTarget, ItemTarget, Locator, MissingTarget
+from simulators.exchange.webdav.mapi_names import DATATYPES, key_of, unescape_name
 from simulators.exchange.webdav.sql_ast import parse_date_literal
 from simulators.exchange.webdav.xmlio import (
     CALENDAR,
     DAV,
+    DT,
     EXCHANGE,
     HTTPMAIL,
     MultiStatusWriter,
@@ -42,6 +46,7 @@ _BUSY = {
     "OOF": "OOF",
 }
 _FORBIDDEN = "HTTP/1.1 403 Forbidden"
+DT_REQUEST = "urn:schemas-microsoft-com:datatypes"  # the datatypes namespace clients send
 _CONFLICT = "HTTP/1.1 409 Conflict"
 
 
@@ -99,16 +104,39 @@ _ACCEPTED = {
 
 
 _CLEARABLE = {"body", "location", "subject"}
+_MESSAGE_SETTERS: dict[str, tuple[str, Callable[[etree._Element], Any]]] = {
+    HTTPMAIL + "read": ("is_read", _boolean),
+    HTTPMAIL + "subject": ("subject", _text),
+    "urn:schemas:mailheader:subject": ("subject", _text),
+}
+_CONTENT_CLASS = DAV + "contentclass"
+
+Kind = Literal["appointment", "message", "folder", "other"]
 
 
 @dataclass
 class PatchPlan:
-    changes: dict[str, Any] = field(default_factory=dict)
+    changes: dict[str, Any] = field(default_factory=dict)  # model fields
+    extended: list[tuple[PropKey, str, Any]] = field(default_factory=list)
+    removed: list[PropKey] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    content_class: str | None = None
+    owners: dict[PropKey, str] = field(default_factory=dict)  # property -> its name
 
 
-def plan_patch(root: etree._Element, creating: bool) -> PatchPlan:
+def _typed_value(element: etree._Element, type_name: str | None) -> tuple[str, Any]:
+    """(MAPI type, value) of a property element, typed by its name or its b:dt."""
+    datatype = element.get(f"{{{DT}}}dt") or element.get(f"{{{DT_REQUEST}}}dt")
+    kind = type_name or DATATYPES.get(datatype or "", "String")
+    if is_array(kind):
+        texts = [(v.text or "") for v in element if isinstance(v.tag, str)]
+    else:
+        texts = ["".join(element.itertext())]
+    return kind, parse_values(kind, texts)
+
+
+def plan_patch(root: etree._Element, creating: bool, kind: Kind = "appointment") -> PatchPlan:
     """The store changes a propertyupdate body asks for, with per-property failures."""
     if root.tag != f"{{{DAV}}}propertyupdate":
         raise XmlBodyError("the PROPPATCH body is not a DAV:propertyupdate")
@@ -116,51 +144,126 @@ def plan_patch(root: etree._Element, creating: bool) -> PatchPlan:
     for action in root:
         if action.tag not in (f"{{{DAV}}}set", f"{{{DAV}}}remove"):
             raise XmlBodyError("a propertyupdate holds only DAV:set and DAV:remove")
+        removing = action.tag == f"{{{DAV}}}remove"
         for prop in action.iter(f"{{{DAV}}}prop"):
             for element in prop:
                 if not isinstance(element.tag, str):
                     continue
-                ns, _, local = element.tag[1:].partition("}")
-                name = ns + local
+                ns, _, local = element.tag[1:].rpartition("}")  # a namespace may hold "}"
+                name = ns + unescape_name(local)
                 plan.names.append(name)
-                if name in _ACCEPTED:
+                if name == _CONTENT_CLASS:
+                    plan.content_class = _text(element)
                     continue
-                setter = _SETTERS.get(name)
-                if setter is None or (name == CALENDAR + "uid" and not creating):
+                if name in _ACCEPTED and kind == "appointment":
+                    continue
+                setters = (
+                    _SETTERS
+                    if kind == "appointment"
+                    else _MESSAGE_SETTERS
+                    if kind == "message"
+                    else {}
+                )
+                setter = setters.get(name)
+                if setter is not None:
+                    _plan_field(plan, name, setter, element, removing, creating)
+                    continue
+                found = key_of(name)
+                if found is None:
                     plan.failures[name] = _FORBIDDEN
-                elif action.tag == f"{{{DAV}}}remove":
-                    if setter[0] in _CLEARABLE:
-                        plan.changes[setter[0]] = ""
-                    else:
-                        plan.failures[name] = _FORBIDDEN
-                else:
-                    try:
-                        plan.changes[setter[0]] = setter[1](element)
-                    except ValueError:
-                        plan.failures[name] = _CONFLICT
+                    continue
+                key, type_name = found
+                plan.owners[key] = name
+                if removing:
+                    plan.removed.append(key)
+                    continue
+                try:
+                    written_type, written = _typed_value(element, type_name)
+                except PropertyValueError:
+                    plan.failures[name] = _CONFLICT
+                    continue
+                plan.extended.append((key, written_type, written))
     return plan
 
 
-def proppatch(locator: Locator, target: Any, root: etree._Element) -> Reply:
-    """Create or update an appointment from a parsed propertyupdate."""
-    if isinstance(target, FolderTarget):
-        return _multistatus(target.href, [], {n: _FORBIDDEN for n in _prop_names(root)})
-    creating = isinstance(target, MissingTarget)
-    if creating and target.parent.folder.kind != "calendar":
-        return _plain("403 Forbidden", "items can only be created in a calendar folder here")
-    if isinstance(target, ItemTarget) and not isinstance(target.item, CalendarItem):
-        return _multistatus(target.href, [], {n: _FORBIDDEN for n in _prop_names(root)})
-    plan = plan_patch(root, creating)
-    href = target.href
-    if not plan.failures:
+def _plan_field(
+    plan: PatchPlan,
+    name: str,
+    setter: tuple[str, Callable[[etree._Element], Any]],
+    element: etree._Element,
+    removing: bool,
+    creating: bool,
+) -> None:
+    if name == CALENDAR + "uid" and not creating:
+        plan.failures[name] = _FORBIDDEN
+    elif removing:
+        if setter[0] in _CLEARABLE:
+            plan.changes[setter[0]] = ""
+        else:
+            plan.failures[name] = _FORBIDDEN
+    else:
         try:
-            if creating:
-                _create(locator, target, plan.changes)
-            else:
-                locator.store.update_item(target.item.id, **plan.changes)
-        except StoreError:
-            # End before start, or a new item without both: the dates conflict.
-            plan.failures = {CALENDAR + "dtstart": _CONFLICT, CALENDAR + "dtend": _CONFLICT}
+            plan.changes[setter[0]] = setter[1](element)
+        except ValueError:
+            plan.failures[name] = _CONFLICT
+
+
+def _kind_of(target: Any, content_class: str | None) -> Kind:
+    if isinstance(target, FolderTarget):
+        return "folder"
+    if isinstance(target, ItemTarget):
+        if isinstance(target.item, CalendarItem):
+            return "appointment"
+        return "message" if isinstance(target.item, Message) else "other"
+    folder = target.parent.folder
+    if content_class == "urn:content-classes:appointment" or (
+        content_class is None and folder.kind == "calendar"
+    ):
+        return "appointment"
+    if content_class in (None, "urn:content-classes:message") and folder.kind != "calendar":
+        return "message"
+    return "other"
+
+
+def _content_class_of(root: etree._Element) -> str | None:
+    for element in root.iter(f"{{{DAV}}}contentclass"):
+        return _text(element)
+    return None
+
+
+def proppatch(locator: Locator, target: Any, root: etree._Element) -> Reply:
+    """Create or update an appointment or a message, or set a folder's properties."""
+    creating = isinstance(target, MissingTarget)
+    kind = _kind_of(target, _content_class_of(root))
+    if creating and kind == "appointment" and target.parent.folder.kind != "calendar":
+        return _plain("403 Forbidden", "appointments can only be created in a calendar folder")
+    if creating and kind == "message" and target.parent.folder.mailbox is None:
+        return _plain("403 Forbidden", "messages cannot be created in public folders here")
+    if kind == "other":
+        return _multistatus(target.href, [], {n: _FORBIDDEN for n in _prop_names(root)})
+    plan = plan_patch(root, creating, kind)
+    href = target.href
+    store = locator.store
+    if not plan.failures:
+        with store._lock:
+            created = None
+            try:
+                if isinstance(target, FolderTarget):
+                    obj: Any = target.folder
+                elif creating:
+                    obj = created = _create(locator, target, plan.changes, kind)
+                else:
+                    obj = target.item
+                    if plan.changes:
+                        store.update_item(obj.id, **plan.changes)
+                if plan.extended:
+                    store.set_properties(obj, plan.extended)
+                if plan.removed:
+                    store.remove_properties(obj, plan.removed)
+            except StoreError as exc:
+                if created is not None:
+                    store.delete_item(created.id)
+                plan.failures = _failures_for(plan, exc)
     if plan.failures:
         failed = dict(plan.failures)
         failed.update({n: "HTTP/1.1 424 Failed Dependency" for n in plan.names if n not in failed})
@@ -168,17 +271,33 @@ def proppatch(locator: Locator, target: Any, root: etree._Element) -> Reply:
     return _multistatus(href, plan.names, {}, "HTTP/1.1 201 Created" if creating else None)
 
 
-def _create(locator: Locator, target: MissingTarget, changes: dict[str, Any]) -> None:
-    if "start" not in changes or "end" not in changes:
-        raise StoreError(
-            "ErrorInvalidPropertySet", "urn:schemas:calendar:dtstart and dtend are required"
-        )
+def _failures_for(plan: PatchPlan, exc: StoreError) -> dict[str, str]:
+    if exc.code in ("ErrorInvalidPropertySet", "ErrorInvalidPropertyDelete"):
+        # A computed property cannot be written: name it if the message does.
+        named = [n for k, n in plan.owners.items() if str(k) in exc.message]
+        return {n: _FORBIDDEN for n in (named or list(plan.owners.values()))}
+    # End before start, or a new item without both: the dates conflict.
+    return {CALENDAR + "dtstart": _CONFLICT, CALENDAR + "dtend": _CONFLICT}
+
+
+def _create(locator: Locator, target: MissingTarget, changes: dict[str, Any], kind: Kind) -> Any:
+    store = locator.store
     mailbox: Mailbox | None = target.parent.mailbox
-    fields = dict(changes)
-    fields.setdefault("subject", "")
-    fields["time_zone"] = mailbox.time_zone if mailbox else "UTC"
-    item = locator.store.create_calendar_item(target.parent.folder, **fields)
+    if kind == "message":
+        item: Any = store.create_message(target.parent.folder, b"", **changes)
+    else:
+        fields = dict(changes)
+        fields.setdefault("subject", "")
+        if "start" not in fields or "end" not in fields:
+            # Exchange creates an appointment without dates too (DavMail's time-zone probe
+            # sets only its content class): the next half hour, as Outlook offers.
+            start, end = default_times(store.clock.now())
+            fields.setdefault("start", start)
+            fields.setdefault("end", fields["start"] + (end - start))
+        fields["time_zone"] = mailbox.time_zone if mailbox else "UTC"
+        item = store.create_calendar_item(target.parent.folder, **fields)
     locator.names.assign(item, target.name)
+    return item
 
 
 def _prop_names(root: etree._Element) -> list[str]:
@@ -186,7 +305,7 @@ def _prop_names(root: etree._Element) -> list[str]:
     for prop in root.iter(f"{{{DAV}}}prop"):
         for element in prop:
             if isinstance(element.tag, str):
-                ns, _, local = element.tag[1:].partition("}")
+                ns, _, local = element.tag[1:].rpartition("}")  # a namespace may hold "}"
                 names.append(ns + local)
     return names
 

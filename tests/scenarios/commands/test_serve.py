@@ -86,9 +86,19 @@ def served(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def test_ready_file_names_every_served_endpoint(served: dict[str, str]) -> None:
-    assert {"ews", "pbx", "smtp", "smtps", "control", "mail", "ca_cert", "engine_config"} <= set(
-        served
-    )
+    assert {
+        "ews",
+        "webdav",
+        "owa",
+        "pbx",
+        "smtp",
+        "smtps",
+        "control",
+        "mail",
+        "dashboard",
+        "ca_cert",
+        "engine_config",
+    } <= set(served)
     assert served["ews"].startswith("https://127.0.0.1:")
     assert Path(served["ca_cert"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
     status = httpx.get(served["control"] + "status").json()
@@ -132,7 +142,11 @@ def test_engine_against_served_simulators_sets_presence(
         code = engine.wait(timeout=15)
     assert presence["set_by"] == "engine"  # type: ignore[index]
     assert code == 0, log.read_text()
-    assert "Traceback" not in log.read_text()
+    text = log.read_text()
+    assert "Traceback" not in text
+    # The operator's log: the change with its rule, not a line per HTTP request.
+    assert "INFO integration.scheduler: presence 100 (user1@domain.net): office -> lunch" in text
+    assert "HTTP Request:" not in text
     assert httpx.get(served["pbx"] + "api/users/101/presence").json()["status"] == "office"
     assert reads_by_mailbox(served) == {"user1@domain.net", "user2@domain.net"}
 

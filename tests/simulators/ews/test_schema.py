@@ -17,7 +17,7 @@ from simulators.exchange.ews.middleware import RequestJournal
 from simulators.exchange.seed import apply_seed
 from simulators.exchange.store import ExchangeStore
 from simulators.site import RunningSite, start_site
-from tests.conftest import ALICE, DOMAIN, EwsServer, default_seed
+from tests.conftest import ALICE, BOB, DOMAIN, EwsServer, default_seed
 from tests.schema_check import SKIP_REASON, load_schema, response_errors, schema_dir
 from tests.simulators.ews.soap import calendar_view, codes, distinguished, envelope, shape
 
@@ -190,6 +190,7 @@ def _requests(ews: EwsServer) -> Iterator[tuple[str, str]]:
             f'<m:ItemIds><t:ItemId Id="{lunch.id}"/></m:ItemIds></m:DeleteItem>'
         ),
     )
+    yield from _mail_requests(ews)
     for entry, code in (
         ("alice", "NoError"),
         ("Bob", "ErrorNameResolutionMultipleResults"),
@@ -202,6 +203,110 @@ def _requests(ews: EwsServer) -> Iterator[tuple[str, str]]:
                 f"<m:UnresolvedEntry>{entry}</m:UnresolvedEntry></m:ResolveNames>"
             ),
         )
+
+
+def _mail_requests(ews: EwsServer) -> Iterator[tuple[str, str]]:
+    """The operations and shapes the DavMail work added (extended properties, mail,
+    ConvertId, moves, folders)."""
+    root = ews.store.distinguished_folder("root", ALICE)
+    item = ews.store.deliver_message(
+        ALICE, subject="Hi", sender=BOB, recipients=[ALICE], mime=b"Subject: Hi\r\n\r\nx\r\n"
+    )
+    tag = '<t:ExtendedFieldURI PropertyTag="0xe23" PropertyType="Integer"/>'
+    extended = f"<m:FolderShape><t:BaseShape>Default</t:BaseShape><t:AdditionalProperties>{tag}"
+    extended += '<t:ExtendedFieldURI PropertyTag="0x3613" PropertyType="String"/>'
+    extended += "</t:AdditionalProperties></m:FolderShape>"
+    yield (
+        "NoError",
+        (
+            f"<m:GetFolder>{extended}<m:FolderIds>{distinguished('junkemail', ALICE)}"
+            f"{distinguished('voicemail', ALICE)}</m:FolderIds></m:GetFolder>"
+        ),
+    )
+    yield (
+        "NoError",
+        (
+            '<m:ConvertId DestinationFormat="EwsId"><m:SourceIds>'
+            f'<t:AlternateId Format="EwsId" Id="{root.id}" Mailbox="x@y.z"/></m:SourceIds></m:ConvertId>'
+        ),
+    )
+    yield (
+        "NoError",
+        (
+            '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape>'
+            f"<t:AdditionalProperties>{tag}</t:AdditionalProperties></m:ItemShape>"
+            f'<m:SortOrder><t:FieldOrder Order="Descending">{tag}</t:FieldOrder></m:SortOrder>'
+            f"<m:ParentFolderIds>{distinguished('inbox', ALICE)}</m:ParentFolderIds></m:FindItem>"
+        ),
+    )
+    yield (
+        "NoError",
+        (
+            "<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape>"
+            "<t:IncludeMimeContent>true</t:IncludeMimeContent></m:ItemShape>"
+            f'<m:ItemIds><t:ItemId Id="{item.id}"/></m:ItemIds></m:GetItem>'
+        ),
+    )
+    yield (
+        "NoError",
+        (
+            '<m:CreateItem MessageDisposition="SaveOnly"><m:Items><t:Message>'
+            "<t:Subject>Draft</t:Subject></t:Message></m:Items></m:CreateItem>"
+        ),
+    )
+    yield (
+        "NoError",
+        (
+            f"<m:CopyItem><m:ToFolderId>{distinguished('drafts', ALICE)}</m:ToFolderId>"
+            f'<m:ItemIds><t:ItemId Id="{item.id}"/></m:ItemIds></m:CopyItem>'
+        ),
+    )
+    yield (
+        "NoError",
+        (
+            f"<m:MoveItem><m:ToFolderId>{distinguished('deleteditems', ALICE)}</m:ToFolderId>"
+            f'<m:ItemIds><t:ItemId Id="{item.id}"/></m:ItemIds></m:MoveItem>'
+        ),
+    )
+    yield (
+        "NoError",
+        (
+            f"<m:CreateFolder><m:ParentFolderId>{distinguished('msgfolderroot', ALICE)}"
+            "</m:ParentFolderId><m:Folders><t:Folder><t:DisplayName>Made</t:DisplayName>"
+            "</t:Folder></m:Folders></m:CreateFolder>"
+        ),
+    )
+    made = next(f for f in ews.store.folders.values() if f.display_name == "Made")
+    yield (
+        "NoError",
+        (
+            f'<m:UpdateFolder><m:FolderChanges><t:FolderChange><t:FolderId Id="{made.id}"/>'
+            '<t:Updates><t:SetFolderField><t:FieldURI FieldURI="folder:DisplayName"/><t:Folder>'
+            "<t:DisplayName>Made2</t:DisplayName></t:Folder></t:SetFolderField></t:Updates>"
+            "</t:FolderChange></m:FolderChanges></m:UpdateFolder>"
+        ),
+    )
+    yield (
+        "NoError",
+        (
+            f"<m:MoveFolder><m:ToFolderId>{distinguished('inbox', ALICE)}</m:ToFolderId>"
+            f'<m:FolderIds><t:FolderId Id="{made.id}"/></m:FolderIds></m:MoveFolder>'
+        ),
+    )
+    yield (
+        "NoError",
+        (
+            f'<m:DeleteFolder DeleteType="HardDelete"><m:FolderIds><t:FolderId Id="{made.id}"/>'
+            "</m:FolderIds></m:DeleteFolder>"
+        ),
+    )
+    yield (
+        "ErrorDeleteDistinguishedFolder",
+        (
+            f'<m:DeleteFolder DeleteType="HardDelete"><m:FolderIds>{distinguished("inbox", ALICE)}'
+            "</m:FolderIds></m:DeleteFolder>"
+        ),
+    )
 
 
 def test_every_operation_validates(ews: EwsServer, schema: etree.XMLSchema) -> None:
@@ -221,6 +326,13 @@ def test_every_operation_validates(ews: EwsServer, schema: etree.XMLSchema) -> N
         "<m:UpdateItem",
         "<m:DeleteItem",
         "<m:ResolveNames",
+        "<m:ConvertId",
+        "<m:CopyItem",
+        "<m:MoveItem",
+        "<m:CreateFolder",
+        "<m:UpdateFolder",
+        "<m:MoveFolder",
+        "<m:DeleteFolder",
     }
 
 

@@ -123,7 +123,7 @@ def _toy_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 
 def test_another_front_end_can_be_mounted_beside_ews(ews: EwsServer) -> None:
-    saved = list(ews.site.dispatcher.mounts)  # the shared site's real front ends
+    saved = list(ews.site.dispatcher.mounts)  # the shared site's own front ends
     ews.site.mount("/exchange/", _toy_app, "webdav")
     try:
         response = ews.post(b"", method="PROPFIND", path="/Exchange/alice/Calendar/")
@@ -204,7 +204,7 @@ def _broken_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 def test_a_crashing_front_end_answers_500_without_traceback(
     ews: EwsServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    saved = list(ews.site.dispatcher.mounts)  # the shared site's real front ends
+    saved = list(ews.site.dispatcher.mounts)
     ews.site.mount("/owa/", _broken_app, "owa")
     try:
         response = ews.post(b"", method="GET", path="/owa/")

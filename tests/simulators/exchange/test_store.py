@@ -74,8 +74,9 @@ def test_german_mailbox_has_localised_folders(store: ExchangeStore) -> None:
 
 def test_folder_tree_root_holds_top_of_store(store: ExchangeStore) -> None:
     root = store.distinguished_folder("root", "alice@domain.net")
-    (top,) = store.children(root)
-    assert top.distinguished == "msgfolderroot"
+    # The root holds the Top of Information Store and, outside it, the search folders.
+    assert [f.distinguished for f in store.children(root)] == ["msgfolderroot", "searchfolders"]
+    top = store.distinguished_folder("msgfolderroot", "alice@domain.net")
     names = {f.distinguished for f in store.children(top)}
     assert {"calendar", "contacts", "inbox"} <= names
 

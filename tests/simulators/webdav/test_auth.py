@@ -186,7 +186,7 @@ def test_forms_log_in_over_https_marks_cookies_secure() -> None:
             assert all("; secure" in c for c in cookies if c.startswith(("sessionid", "cadata")))
             found = client.request("PROPFIND", f"/exchange/{ALICE}/", content=PROPFIND)
             assert found.status_code == 207
-            assert f"<D:href>{site.url}/exchange/alice/</D:href>" in found.text
+            assert f"<D:href>{site.url}/exchange/{ALICE}/</D:href>" in found.text
     finally:
         site.stop()
 

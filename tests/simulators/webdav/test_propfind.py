@@ -4,6 +4,8 @@ FullAccess / unknown mailbox answers."""
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from tests.simulators.webdav.conftest import ALICE, ALICE_AUTH, BOB_AUTH, DORA, EVE, DavSite
@@ -27,14 +29,21 @@ def test_mailbox_root_depth_0_names_the_english_folders(dav: DavSite) -> None:
     assert response.headers["content-type"] == "text/xml"
     root = _xml(response.content)
     [resp] = root.findall("a:response", NS)
-    assert resp.findtext("a:href", namespaces=NS) == f"{dav.url}/exchange/alice/"
+    # Exchange answers under the URL that was asked (here the address, not the alias).
+    mailbox = f"{dav.url}/exchange/{ALICE}"
+    assert resp.findtext("a:href", namespaces=NS) == f"{mailbox}/"
     ok = resp.xpath("a:propstat[a:status='HTTP/1.1 200 OK']/a:prop", namespaces=NS)[0]
-    assert ok.findtext("e:calendar", namespaces=NS) == f"{dav.url}/exchange/alice/Calendar"
-    assert ok.findtext("e:contacts", namespaces=NS) == f"{dav.url}/exchange/alice/Contacts"
-    assert ok.findtext("e:inbox", namespaces=NS) == f"{dav.url}/exchange/alice/Inbox"
-    assert ok.findtext("e:deleteditems", namespaces=NS).endswith("/alice/Deleted%20Items")
-    missing = resp.xpath("a:propstat[a:status!='HTTP/1.1 200 OK']/a:prop/*", namespaces=NS)
-    assert [etree.QName(m).localname for m in missing] == ["outbox"]
+    assert ok.findtext("e:calendar", namespaces=NS) == f"{mailbox}/Calendar"
+    assert ok.findtext("e:contacts", namespaces=NS) == f"{mailbox}/Contacts"
+    assert ok.findtext("e:inbox", namespaces=NS) == f"{mailbox}/Inbox"
+    assert ok.findtext("e:deleteditems", namespaces=NS) == f"{mailbox}/Deleted%20Items"
+    assert ok.findtext("e:outbox", namespaces=NS) == f"{mailbox}/Outbox"
+    assert not resp.xpath("a:propstat[a:status!='HTTP/1.1 200 OK']/a:prop/*", namespaces=NS)
+    # The same mailbox asked by its alias answers under the alias.
+    by_alias = _xml(
+        dav.request("PROPFIND", "/exchange/alice/", ROOT_QUERY, headers={"Depth": "0"}).content
+    )
+    assert by_alias.findtext(".//e:calendar", namespaces=NS) == f"{dav.url}/exchange/alice/Calendar"
 
 
 def test_german_mailbox_root_names_localised_folders(dav: DavSite) -> None:
@@ -42,9 +51,10 @@ def test_german_mailbox_root_names_localised_folders(dav: DavSite) -> None:
     ok = _xml(response.content).xpath(
         "//a:propstat[a:status='HTTP/1.1 200 OK']/a:prop", namespaces=NS
     )[0]
-    assert ok.findtext("e:calendar", namespaces=NS) == f"{dav.url}/exchange/dora/Kalender"
-    assert ok.findtext("e:contacts", namespaces=NS) == f"{dav.url}/exchange/dora/Kontakte"
-    assert ok.findtext("e:inbox", namespaces=NS) == f"{dav.url}/exchange/dora/Posteingang"
+    assert ok.findtext("e:calendar", namespaces=NS) == f"{dav.url}/exchange/{DORA}/Kalender"
+    assert ok.findtext("e:contacts", namespaces=NS) == f"{dav.url}/exchange/{DORA}/Kontakte"
+    assert ok.findtext("e:inbox", namespaces=NS) == f"{dav.url}/exchange/{DORA}/Posteingang"
+    assert ok.findtext("e:outbox", namespaces=NS) == f"{dav.url}/exchange/{DORA}/Postausgang"
     # The localised URL works; the English name does not exist in a German mailbox.
     assert (
         dav.request("PROPFIND", "/exchange/dora/Kalender/", headers={"Depth": "0"}).status_code
@@ -72,14 +82,17 @@ def test_calendar_depth_1_lists_items_as_eml_with_typed_properties(dav: DavSite)
     by_subject = {r.findtext(".//e:subject", namespaces=NS): r for r in items}
     lunch = by_subject["Lunch"]
     assert lunch.findtext("a:href", namespaces=NS).startswith(
-        f"{dav.url}/exchange/alice/Calendar/{{"
+        f"{dav.url}/exchange/{ALICE}/Calendar/{{"
     )
     start = lunch.find(".//d:dtstart", NS)
     assert start.text == "2026-03-30T10:00:00.000Z"
     assert start.get(f"{{{DT}}}dt") == "dateTime.tz"
     assert lunch.find(".//d:instancetype", NS).text == "0"
     assert lunch.find(".//d:alldayevent", NS).get(f"{{{DT}}}dt") == "boolean"
-    assert lunch.find(".//a:getlastmodified", NS).get(f"{{{DT}}}dt") == "dateTime.rfc1123"
+    # Exchange writes every date as dateTime.tz with milliseconds, getlastmodified too.
+    modified = lunch.find(".//a:getlastmodified", NS)
+    assert modified.get(f"{{{DT}}}dt") == "dateTime.tz"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", modified.text)
     assert by_subject["Weekly review"].find(".//d:instancetype", NS).text == "1"
     statuses = set(root.xpath("//a:propstat/a:status/text()", namespaces=NS))
     assert statuses == {"HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found"}
@@ -125,7 +138,7 @@ def test_mailbox_may_be_named_by_alias_in_any_case(dav: DavSite) -> None:
     assert response.status_code == 207
     assert (
         _xml(response.content).findtext(".//a:href", namespaces=NS)
-        == f"{dav.url}/exchange/alice/Calendar/"
+        == f"{dav.url}/exchange/ALICE/Calendar/"  # the mailbox as asked, the folder's name
     )
 
 
