@@ -42,11 +42,10 @@ from simulators.exchange.model import (
     OccurrenceOverride,
 )
 from simulators.exchange.recurrence import localize, occurrence_starts
-from simulators.exchange.rights import Right, RightsChange
-from simulators.exchange.rights import apply as apply_rights_change
 from simulators.exchange.store_errors import StoreError
 from simulators.exchange.store_mail import MailOperations
 from simulators.exchange.store_props import PropertyOperations
+from simulators.exchange.store_rights import RightsOperations
 
 # Distinguished folders of every mailbox: (distinguished id, kind, class, en name, de name),
 # parents before children; each lives under msgfolderroot unless FOLDER_PARENTS says
@@ -98,7 +97,7 @@ def _opaque_id(kind: str, key: str) -> str:
     return base64.b64encode(raw).decode()
 
 
-class ExchangeStore(PropertyOperations, MailOperations):
+class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
     """An in-memory Exchange organisation on a (possibly skewed) clock.
 
     Extended (MAPI) properties are ``PropertyOperations``' (``store_props``); mail
@@ -121,7 +120,7 @@ class ExchangeStore(PropertyOperations, MailOperations):
             self.folders: dict[str, Folder] = {}
             self.items: dict[str, Item] = {}
             self._occurrence_ids: dict[str, tuple[str, datetime]] = {}
-            self._pending_rights: list[RightsChange] = []
+            self._pending_rights = []
             self._counter = itertools.count(1)
             self._articles = itertools.count(1)  # PR_INTERNET_ARTICLE_NUMBER of new items
             self._next_article = 1
@@ -241,56 +240,6 @@ class ExchangeStore(PropertyOperations, MailOperations):
         with self._lock:
             parent = parent_id or self.public_root_id
             return self._new_folder(name, "public", folder_class, name, None, parent)
-
-    # ----------------------------------------------------------------- rights
-    def change_rights(
-        self,
-        *,
-        grant: bool,
-        right: Right,
-        account: str,
-        mailbox: str | None = None,
-        delay: timedelta = timedelta(0),
-    ) -> RightsChange:
-        """Grant or revoke ``right`` for ``account`` (its UPN); it takes effect ``delay``
-        from now on the store's clock (at once with 0). ``mailbox``: an address,
-        ``ALL_MAILBOXES``, or None for ``impersonation_on_server``."""
-        if delay < timedelta(0):
-            raise ValueError("a rights change cannot take effect in the past")
-        with self._lock:
-            if account.lower() not in self.accounts:
-                raise StoreError("ErrorNonExistentMailbox", f"no account {account}")
-            box = mailbox.lower() if mailbox is not None else None
-            change = RightsChange(self._now() + delay, grant, right, account.lower(), box)
-            self._pending_rights.append(change)
-            self._apply_due_rights()
-            return change
-
-    def pending_rights(self) -> list[RightsChange]:
-        """Changes made but not in effect yet, in the order they take effect."""
-        with self._lock:
-            self._apply_due_rights()
-            return sorted(self._pending_rights, key=lambda c: c.effective)
-
-    def _apply_due_rights(self) -> None:
-        """Carry out every pending change whose time has come (caller holds the lock)."""
-        if not self._pending_rights:
-            return
-        now = self._now()
-        due = sorted(
-            (c for c in self._pending_rights if c.effective <= now), key=lambda c: c.effective
-        )
-        for change in due:
-            self._pending_rights.remove(change)
-            account = self.accounts.get(change.account)
-            if account is not None:
-                apply_rights_change(change, account, self.mailboxes)
-
-    def has_full_access(self, account: Account, smtp: str) -> bool:
-        """FullAccess (or ownership) of ``account`` on the mailbox ``smtp``, now."""
-        with self._lock:
-            self._apply_due_rights()
-            return account.has_full_access(smtp)
 
     # ------------------------------------------------------------ look-ups
     def authenticate(self, username: str, password: str) -> Account | None:
