@@ -32,6 +32,10 @@ class Appointment:
     so a moved or deleted occurrence affects only itself. ``created`` and
     ``modified`` are Exchange's stamps (Exchange clock) when the source has them.
     ``busy_status`` is passed through as the source spells it; the rules ignore it.
+    A meeting (``is_meeting``) carries the mailbox owner's ``response`` as EWS spells
+    it (``Accept``, ``Tentative``, ``NoResponseReceived``, ``Organizer``); the rules
+    ignore it too. ``cancelled``: the organizer cancelled it and Exchange kept it in
+    the calendar, marked cancelled (the rules treat it as gone, R11).
     """
 
     id: str
@@ -43,6 +47,9 @@ class Appointment:
     modified: datetime | None = None
     kind: AppointmentKind = "single"
     busy_status: str | None = None
+    is_meeting: bool = False
+    response: str | None = None
+    cancelled: bool = False
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -38,6 +38,10 @@ class Verdict(StrEnum):
     OVERRIDDEN = "overridden"  # R8: presence changed by someone else; hands off
     ENDED = "ended"  # R7: its end minute reached (first poll at or after it)
     REMOVED = "removed"  # R11: deleted, moved away or lost its keyword while it mattered
+    CANCELLED = "cancelled"  # R11: a cancelled meeting kept in the calendar: as deleted
+    # Engine restart: the PBX shows a presence the engine set that no appointment in
+    # progress explains (its appointment ended or went while the engine was down).
+    ORPHANED = "orphaned"
 
 
 VERDICT_RULES: dict[Verdict, str] = {
@@ -56,6 +60,8 @@ VERDICT_RULES: dict[Verdict, str] = {
     Verdict.OVERRIDDEN: "R8",
     Verdict.ENDED: "R7",
     Verdict.REMOVED: "R11",
+    Verdict.ORPHANED: "R7",
+    Verdict.CANCELLED: "R11",
 }
 
 
@@ -102,6 +108,9 @@ class Decision:
     manual: ManualChange | None = None
     back_to_office: bool | None = None
     keyword_lost: bool = False  # R11: it lost its keyword while shown
+    # IGNORED: the PBX already shows this appointment's status, set by someone other
+    # than the engine (the client that wrote the appointment as it set presence).
+    presence_set_by: str | None = None
 
     @property
     def ahead(self) -> float | None:

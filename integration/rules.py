@@ -35,6 +35,12 @@ How each remaining rule is read, where the contract leaves room:
   capped at ``now``); with neither it counts as old. So an appointment created
   yesterday is honoured when the engine starts at 11:59 or at 12:10 (then via
   catch-up), and one created during an outage 1 minute before its start is ignored.
+- R4 and the client. The PBX client (myPortal's "Exchange Calendar Integration")
+  writes a presence it sets into the calendar as an appointment from that moment
+  (subject: the status's keyword) and sets the presence itself (not the engine's,
+  R8). The engine first sees it at or after its start: ignored for good by R4, so the
+  engine never sets it again nor returns it to office; the decision adds that the PBX
+  already shows that status, set by someone else (``presence_set_by``).
 - R4 and moves (R11). A new start is judged afresh against the poll that first saw
   it, even for an appointment ignored before. An appointment whose presence is
   active (or was overridden, R8) and whose new start keeps it in progress is not
@@ -65,13 +71,46 @@ How each remaining rule is read, where the contract leaves room:
 - R10 each occurrence is its own ``Appointment`` (unique id); nothing special here.
 - R11 a deletion is the appointment missing from the read. Deleted/shortened/moved
   away while shown: R7 applies at that poll (office with auto back, else nothing).
-- R12 all-day events are appointments whose start is local midnight as an instant: at
-  30 s polling the first poll of the day falls in their start minute. With longer
-  intervals or an outage over midnight, R3 (catch-up) decides like for any other.
+- R11 and meetings. A meeting counts as any appointment whatever the owner's answer:
+  accepted, tentative (the rules ignore the busy status) or not answered yet (the
+  calendar attendant put it in the calendar as tentative); its subject decides (R5).
+  A cancelled meeting (the organizer cancelled; Exchange keeps the attendee's item,
+  marked IsCancelled / apptstateflags asfCanceled, free, its subject prefixed
+  "Canceled: " or "Abgesagt: ", so "Canceled: Team Meeting" still holds "Meeting")
+  behaves as deleted: it never sets presence (verdict ``cancelled``), and one whose
+  presence is shown when the cancellation arrives ends at the first poll that sees it
+  (R7: office with auto back). A declined meeting is not in the calendar at all.
+- R12 all-day events (``all_day``) set presence at the first successful poll of their
+  day: in their start minute (midnight) as R3 says, and when that minute had no
+  successful poll (2- or 5-minute polling, an engine started or restarted during the
+  day, an outage over midnight) at the first successful poll after it while the event
+  is in progress, with catch-up on or off. "The day" is the event's own span: it starts
+  at the midnight Exchange stores (the local midnight of the zone it was made in, the
+  scenario's), so no zone is needed here. Several days are one event: presence is set
+  once, at the first successful poll of the first day the engine sees, so an engine
+  started on day two of a three-day "Holiday" sets vacation at its first poll, with the
+  event's end as return time (R6); it ends by R7 at its last midnight. Everything else
+  is as for any appointment: R4 still judges it (one created, or first seen, during its
+  own day starts less than lead_time after it was seen: ignored for good, all its days),
+  a day whose first poll saw it without a keyword is ``passed`` (R3), a manual change
+  holds for the rest of the event, over its midnights (R8), and a meeting inside it
+  wins while it lasts and hands back to it (R9). Like catch-up, a restarted engine
+  cannot know of a manual change made before it started (the PBX does not say when
+  presence changed): an all-day event in progress sets its presence again at the new
+  engine's first poll unless the PBX shows the engine's own presence for it (adopted).
 - R13 nothing is corrected: appointment times are compared with the PBX clock as is.
 - Engine restart: a fresh state (no poll yet) adopts a presence the PBX says the
-  engine set, if an in-progress keyword appointment not ignored by R4 matches its
-  status; so auto back to office still happens at its end.
+  engine set, if an in-progress keyword appointment matches its status (the latest
+  start, R9); so auto back to office still happens at its end. R4 does not stand in
+  the way: the new engine dates what it sees by Exchange's stamps, so an appointment
+  the old engine honoured and that was edited after its start would look too fresh,
+  though the presence shows the old engine set it. When no appointment in progress
+  has that status, the appointment behind it ended or went while the engine was down
+  (the read does not reach back): with auto back to office presence returns to office
+  at that first poll (R7's "first poll after the end"; verdict ``orphaned``), without
+  it the presence stays and the PBX extends it. An appointment starting at that poll
+  sets presence as usual instead. A presence the PBX says someone else set is never
+  touched (R8).
 
 The calendar read must cover in-progress appointments and reach at least
 ``lead_time`` + one poll interval ahead, else appointments entering the window are
@@ -215,6 +254,8 @@ def _advance(
         if in_start_minute:
             return replace(tracked, phase=Phase.STARTED), Reason.START  # R3
         missed = last_poll is None or last_poll < start_minute
+        if appointment.all_day and missed:  # R12: the first successful poll of its day
+            return replace(tracked, phase=Phase.STARTED), Reason.ALL_DAY
         if catch_up and missed:
             return replace(tracked, phase=Phase.STARTED), Reason.CATCH_UP  # R3 catch-up
         if missed:  # R3: its start minute had no successful poll
@@ -259,12 +300,13 @@ def _adopt(
     now: datetime,
 ) -> EnginePresence | None:
     """Engine restart: take back the presence the PBX says the engine set."""
-    if current is None or current.set_by != ENGINE_SET_BY or current.status == OFFICE:
+    if not _engine_set(current):
         return None
+    assert current is not None
     matching = [
         t
         for t in tracked.values()
-        if t.phase is Phase.WAITING
+        if t.phase in (Phase.WAITING, Phase.IGNORED)
         and statuses[t.appointment.id] == current.status
         and _in_progress(t.appointment, now)
     ]
@@ -273,6 +315,11 @@ def _adopt(
         return None
     tracked[chosen.appointment.id] = replace(chosen, phase=Phase.STARTED)
     return EnginePresence(current.status, chosen.appointment.end, chosen.appointment.id)
+
+
+def _engine_set(current: CurrentPresence | None) -> bool:
+    """The PBX says the engine set this presence (and it is not office)."""
+    return current is not None and current.set_by == ENGINE_SET_BY and current.status != OFFICE
 
 
 def _end_reason(
@@ -332,7 +379,10 @@ def step(
             raise ValueError(f"appointment id {appointment.id!r} appears twice in one read")
         rows[appointment.id] = appointment
     matches = {key: table.match(a.subject) for key, a in rows.items()}  # R5
-    statuses = {key: m.status if m else None for key, m in matches.items()}
+    # A cancelled meeting stays in the calendar but sets nothing (R11: as if deleted).
+    statuses = {
+        key: m.status if m and not rows[key].cancelled else None for key, m in matches.items()
+    }
 
     owned = state.engine_presence
     before = dict(state.tracked)
@@ -355,9 +405,12 @@ def step(
         key: _observe(before.get(key), a, now, state, settings.lead_time) for key, a in rows.items()
     }
     adopted: str | None = None
+    orphan: CurrentPresence | None = None  # the engine's presence nothing explains
     if state.last_poll is None and owned is None:
         owned = _adopt(tracked, statuses, current_presence, now)
         adopted = owned.appointment_id if owned is not None else None
+        if owned is None and _engine_set(current_presence):
+            orphan = current_presence
 
     started_now: dict[str, Reason] = {}
     for key, t in tracked.items():
@@ -369,6 +422,8 @@ def step(
     previous = owned
     commands: list[Command] = []
     if shown is None:
+        if orphan is not None and user.auto_back_to_office:  # restart: its appointment went
+            commands.append(ReturnToOffice(Reason.END))
         if owned is not None:
             if user.auto_back_to_office:  # R7 (R11: deleted or shortened while active)
                 reason = _end_reason(owned.appointment_id, state.tracked, tracked, now)
@@ -392,8 +447,12 @@ def step(
     new_state = UserRuleState(
         tracked=tracked, last_poll=now, missed_poll=False, engine_presence=owned
     )
-    trace = PollTrace(now, state, settings, user, shown, previous, commands, adopted)
+    trace = PollTrace(
+        now, state, settings, user, shown, previous, commands, adopted, current_presence
+    )
     decisions = [trace.decide(tracked[key], matches[key], started_now.get(key)) for key in rows]
+    if orphan is not None and shown is None:
+        decisions.append(trace.orphaned(orphan))
     for key, gone in state.tracked.items():
         if key not in rows and (decision := trace.vanished(gone)) is not None:
             decisions.append(decision)

@@ -28,6 +28,7 @@ class Reason(StrEnum):
 
     START = "start"  # R3: first poll inside the start minute (R9: a later start wins)
     CATCH_UP = "catch_up"  # R3: start minute missed, catch-up on, still in progress
+    ALL_DAY = "all_day"  # R12: an all-day event at the first successful poll since its start
     RESUME = "resume"  # R9: the shown appointment ended, an earlier one still runs
     CHANGED = "changed"  # R5/R6/R11: the shown appointment's keyword or end changed
     END = "end"  # R7: end minute reached (also shortened into the past, R11)

@@ -14,7 +14,9 @@ from integration import keywords
 from integration.appointments import Appointment
 from integration.decisions import VERDICT_RULES, Decision, Verdict
 from integration.rulestate import (
+    ENGINE_SET_BY,
     Command,
+    CurrentPresence,
     EnginePresence,
     Phase,
     Reason,
@@ -40,6 +42,7 @@ class PollTrace:
     previous: EnginePresence | None  # owned by the engine before this poll's commands
     commands: list[Command]
     adopted: str | None
+    current: CurrentPresence | None = None  # what the PBX showed right before the poll
 
     def decide(
         self, t: Tracked, match: keywords.KeywordMatch | None, started: Reason | None
@@ -48,7 +51,9 @@ class PollTrace:
         shown = self.shown.appointment if self.shown is not None else None
         under = shown if shown is not None and shown.id != key else None
         command = next((c for c in self.commands if c.appointment_id == key), None)
-        if t.phase is Phase.STARTED:
+        if t.appointment.cancelled and t.phase is not Phase.STARTED:
+            verdict = Verdict.CANCELLED  # R11: whatever it was before, it is gone now
+        elif t.phase is Phase.STARTED:
             if under is not None:
                 verdict = Verdict.STANDING_BY  # R9
             elif started is not None:
@@ -85,6 +90,36 @@ class PollTrace:
         verdict = Verdict.ENDED if ended and t.phase is not Phase.IGNORED else Verdict.REMOVED
         return self._decision(t, verdict, None, None)
 
+    def _shown_by_someone_else(self, match: keywords.KeywordMatch | None) -> str | None:
+        """Who set the presence the PBX shows, when it is this appointment's status and
+        not the engine's: the client that wrote the appointment when it set presence."""
+        current = self.current
+        if match is None or current is None or current.status != match.status:
+            return None
+        if current.set_by in (None, ENGINE_SET_BY):
+            return None
+        return current.set_by
+
+    def orphaned(self, presence: CurrentPresence) -> Decision:
+        """The engine's first poll found the PBX showing a presence the engine set that
+        no appointment in progress explains: its appointment went while it was down."""
+        back = any(isinstance(c, ReturnToOffice) for c in self.commands)
+        until = presence.return_time or self.now
+        return Decision(
+            appointment_id="",
+            subject="",
+            start=self.now,
+            end=until,
+            verdict=Verdict.ORPHANED,
+            rule=VERDICT_RULES[Verdict.ORPHANED],
+            language=self.user.language,
+            status=presence.status,
+            lead_time=self.settings.lead_time.total_seconds(),
+            last_good_poll=None,
+            catch_up=self.settings.catch_up,
+            back_to_office=back,
+        )
+
     def _decision(
         self,
         t: Tracked,
@@ -94,14 +129,14 @@ class PollTrace:
     ) -> Decision:
         a = t.appointment
         rule = VERDICT_RULES[verdict]
-        if a.all_day and verdict in (Verdict.SET, Verdict.CAUGHT_UP):
+        if a.all_day and verdict in (Verdict.SET, Verdict.CAUGHT_UP, Verdict.PASSED):
             rule = "R12"
         elif verdict is Verdict.ENDED and t.manual is not None:
             rule = "R8"  # it ended, but presence had been someone else's since
         last_good = t.missed_after if verdict is Verdict.MISSED else self.before.last_poll
         keyword_lost = verdict is Verdict.REMOVED and match is None and t.why is Verdict.REMOVED
         back: bool | None = None
-        if verdict in (Verdict.ENDED, Verdict.REMOVED) and (
+        if verdict in (Verdict.ENDED, Verdict.REMOVED, Verdict.CANCELLED) and (
             self.previous is not None and self.previous.appointment_id == a.id
         ):
             back = any(isinstance(c, ReturnToOffice) for c in self.commands)
@@ -126,4 +161,7 @@ class PollTrace:
             manual=t.manual,
             back_to_office=back,
             keyword_lost=keyword_lost,
+            presence_set_by=(
+                self._shown_by_someone_else(match) if verdict is Verdict.IGNORED else None
+            ),
         )

@@ -100,6 +100,7 @@ def _describe(command: rules.Command) -> str:
 REASON_RULES: dict[rules.Reason, str] = {
     rules.Reason.START: "R3",
     rules.Reason.CATCH_UP: "R3",
+    rules.Reason.ALL_DAY: "R12",
     rules.Reason.RESUME: "R9",
     rules.Reason.CHANGED: "R5/R6",
     rules.Reason.END: "R7",

@@ -7,6 +7,11 @@ HTTP or HTTPS with a certificate from a CA generated at start (trustme; SAN
 service is wrapped by the request journal and fault injection of the site.
 Paths match case-insensitively, as IIS matches them. WebDAV and OWA authenticate
 per the site's auth mode (``RunningSite.set_webdav_auth``: "basic" or "forms").
+
+``RunningSite.go_down()`` / ``come_back()`` (or ``restart()``) stop and start the
+web server the way an IIS restart does: the listening socket closes (connections are
+refused), open keep-alive connections are cut, OWA forms sessions end; it comes back
+on the same host and port with the same certificate files, the store untouched.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import shutil
 import ssl
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +129,10 @@ class RunningSite:
     webdav: WebDavFrontEnd | None = None
     _server: WsgiServer | None = field(default=None, repr=False)
     _tmpdir: str | None = field(default=None, repr=False)
+    _cert_files: tuple[str, str] | None = field(default=None, repr=False)  # chain, key
+    _threads: int = field(default=16, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    restarts: int = 0  # times the site came back after going down
 
     @property
     def url(self) -> str:
@@ -161,10 +171,43 @@ class RunningSite:
         """Add a page of the harness itself (not journaled, outside fault injection)."""
         self.dispatcher.mount_internal(prefix, app)
 
-    def stop(self) -> None:
+    @property
+    def serving(self) -> bool:
+        """Whether the site listens (False between ``go_down`` and ``come_back``)."""
+        return self._server is not None
+
+    def go_down(self) -> None:
+        """Stop serving as an IIS restart does: refuse connections, cut the open ones
+        (keep-alive included), end OWA sessions. The certificate files, the store, the
+        journal and the fault windows stay. Idempotent."""
+        with self._lock:
+            self._halt()
+            if self.auth is not None:
+                self.auth.reset(self.auth.mode)  # forms sessions do not survive a restart
+
+    def come_back(self) -> None:
+        """Serve again on the same host and port with the same certificate. Idempotent."""
+        with self._lock:
+            if self._server is not None:
+                return
+            self._server = _serve(
+                self.host, self.port, self.dispatcher, self._threads, self._cert_files
+            )
+            self.restarts += 1
+
+    def restart(self) -> None:
+        """``go_down`` then ``come_back`` at once."""
+        self.go_down()
+        self.come_back()
+
+    def _halt(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+    def stop(self) -> None:
+        with self._lock:
+            self._halt()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -222,24 +265,19 @@ def start_site(
         dispatcher.mount(prefix, webdav, "webdav")
     dispatcher.mount(OWA_PREFIX, OwaFrontEnd(store, auth), "owa")
     tmpdir = ca_path = None
-    context = None
+    cert_files: tuple[str, str] | None = None
     if tls:
         tmpdir, ca_path, cert_path, key_path = _tls_files(host)
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(cert_path, key_path)
-    server = WsgiServer(
-        dispatcher, host, port, ssl_context=context, threads=threads, server_header=SERVER_HEADER
-    )
+        cert_files = (cert_path, key_path)
     try:
-        server.start()
+        server = _serve(host, port, dispatcher, threads, cert_files)
     except BaseException:
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
         raise
-    bound_host, bound_port = server.bind_addr
     return RunningSite(
-        host=bound_host,
-        port=bound_port,
+        host=server.bind_addr[0],
+        port=server.bind_addr[1],
         tls=tls,
         store=store,
         journal=journal,
@@ -250,7 +288,34 @@ def start_site(
         webdav=webdav,
         _server=server,
         _tmpdir=tmpdir,
+        _cert_files=cert_files,
+        _threads=threads,
     )
+
+
+def _serve(
+    host: str,
+    port: int,
+    dispatcher: SiteDispatcher,
+    threads: int,
+    cert_files: tuple[str, str] | None,
+) -> WsgiServer:
+    """A server for ``dispatcher`` listening on ``host:port`` (SO_REUSEADDR: the same
+    port binds again after a restart, while the connections it cut are in TIME_WAIT)."""
+    context = None
+    if cert_files is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*cert_files)
+    server = WsgiServer(
+        dispatcher,
+        host,
+        port,
+        ssl_context=context,
+        threads=threads,
+        server_header=SERVER_HEADER,
+        name="site",
+    )
+    return server.start()
 
 
 __all__ = ["RunningSite", "SiteDispatcher", "start_site"]

@@ -66,6 +66,9 @@ FIELD_URIS: Final = (
     "item:DateTimeCreated",
     "item:LastModifiedTime",
     "calendar:LegacyFreeBusyStatus",
+    "calendar:IsMeeting",
+    "calendar:IsCancelled",
+    "calendar:MyResponseType",
 )
 DEFAULT_MAX_ENTRIES: Final = 200
 
@@ -125,6 +128,9 @@ _ITEM_TYPE = _q(NS_T, "CalendarItemType")
 _CREATED = _q(NS_T, "DateTimeCreated")
 _MODIFIED = _q(NS_T, "LastModifiedTime")
 _FREE_BUSY = _q(NS_T, "LegacyFreeBusyStatus")
+_IS_MEETING = _q(NS_T, "IsMeeting")
+_IS_CANCELLED = _q(NS_T, "IsCancelled")
+_RESPONSE = _q(NS_T, "MyResponseType")
 _VALUE = _q(NS_T, "Value")
 
 
@@ -332,8 +338,8 @@ def _appointments(items: etree._Element, mailbox: str | None) -> list[Appointmen
 
 def _appointment(item: etree._Element) -> Appointment | None:
     # One pass over the children: cheaper than a find() per property.
-    item_id = subject = start = end = created = modified = item_type = busy = None
-    all_day = False
+    item_id = subject = start = end = created = modified = item_type = busy = response = None
+    all_day = is_meeting = cancelled = False
     for child in item:
         tag = child.tag
         text = child.text
@@ -355,6 +361,12 @@ def _appointment(item: etree._Element) -> Appointment | None:
             modified = text
         elif tag == _FREE_BUSY:
             busy = (text or "").strip()
+        elif tag == _IS_MEETING:
+            is_meeting = (text or "").strip() in ("true", "1")
+        elif tag == _IS_CANCELLED:
+            cancelled = (text or "").strip() in ("true", "1")
+        elif tag == _RESPONSE:
+            response = (text or "").strip()
     if item_type == "RecurringMaster":
         return None  # a CalendarView never returns masters; ignore one if a server does
     if not item_id:
@@ -374,6 +386,9 @@ def _appointment(item: etree._Element) -> Appointment | None:
         modified=parse_time(modified) if modified else None,
         kind=kind,
         busy_status=busy or None,  # as Exchange spells it: Free, Tentative, Busy, OOF
+        is_meeting=is_meeting,
+        response=(response or None) if is_meeting else None,
+        cancelled=cancelled,
     )
 
 

@@ -49,6 +49,9 @@ SELECTED: Final = (
     "DAV:creationdate",
     "urn:schemas:calendar:lastmodified",
     "DAV:getlastmodified",
+    "urn:schemas:calendar:meetingstatus",
+    "http://schemas.microsoft.com/mapi/apptstateflags",
+    "http://schemas.microsoft.com/mapi/responsestatus",
 )
 
 _MULTISTATUS = _clark("DAV:multistatus")
@@ -66,6 +69,18 @@ _INSTANCETYPE = _clark("urn:schemas:calendar:instancetype")
 _RECURRENCEID = _clark("urn:schemas:calendar:recurrenceid")
 _ALLDAY = _clark("urn:schemas:calendar:alldayevent")
 _BUSY = _clark("urn:schemas:calendar:busystatus")
+_MEETING_STATUS = _clark("urn:schemas:calendar:meetingstatus")
+_STATE_FLAGS = _clark("http://schemas.microsoft.com/mapi/apptstateflags")
+_RESPONSE_STATUS = _clark("http://schemas.microsoft.com/mapi/responsestatus")
+# PidLidAppointmentStateFlags bits; PidLidResponseStatus values as EWS spells them.
+_ASF_MEETING, _ASF_CANCELED = 0x1, 0x4
+_RESPONSES: Final[dict[int, str]] = {
+    1: "Organizer",
+    2: "Tentative",
+    3: "Accept",
+    4: "Decline",
+    5: "NoResponseReceived",
+}
 _CREATED = (_clark("urn:schemas:calendar:created"), _clark("DAV:creationdate"))
 _MODIFIED = (_clark("urn:schemas:calendar:lastmodified"), _clark("DAV:getlastmodified"))
 
@@ -243,6 +258,9 @@ def appointment_from_row(row: DavRow) -> Appointment | None:
         instant = parse_dav_time(*original) if original and original[0].strip() else start
         item_id = f"{row.href}#{instant:%Y%m%dT%H%M%SZ}"
     busy = props.get(_BUSY, ("", None))[0].strip()
+    flags = _integer(props, _STATE_FLAGS)
+    is_meeting = bool(flags & _ASF_MEETING)
+    status = props.get(_MEETING_STATUS, ("", None))[0].strip().upper()
     return Appointment(
         id=item_id,
         subject=props.get(_SUBJECT, ("", None))[0],
@@ -253,7 +271,16 @@ def appointment_from_row(row: DavRow) -> Appointment | None:
         modified=_first_time(props, _MODIFIED),
         kind=kind,
         busy_status=busy or None,  # as Exchange spells it: FREE, TENTATIVE, BUSY, OUTOFOFFICE
+        is_meeting=is_meeting,
+        response=_RESPONSES.get(_integer(props, _RESPONSE_STATUS)) if is_meeting else None,
+        cancelled=bool(flags & _ASF_CANCELED) or status == "CANCELLED",
     )
+
+
+def _integer(props: dict[str, tuple[str, str | None]], name: str) -> int:
+    """An integer property; 0 when absent or not a number."""
+    text = props.get(name, ("", None))[0].strip()
+    return int(text) if text.lstrip("-").isdigit() else 0
 
 
 def _first_time(

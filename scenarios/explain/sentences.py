@@ -129,15 +129,21 @@ def _left(d: Decision) -> str:
 
 
 def _waiting(d: Decision, c: Clock) -> str:
-    return (
-        f"{_name(d)} {_first_seen(d, c)}: honoured by {_rule_name(d)}; "
-        f"it sets {d.status} at the first poll in its start minute {c.minute(d.start)}"
-        f"{c.by_pbx()} (R3)"
-    )
+    if d.all_day:
+        when = f"at the first successful poll from {c.at(d.start)}, its day's start (R12)"
+    else:
+        when = f"at the first poll in its start minute {c.minute(d.start)}{c.by_pbx()} (R3)"
+    return f"{_name(d)} {_first_seen(d, c)}: honoured by {_rule_name(d)}; it sets {d.status} {when}"
 
 
 def _ignored(d: Decision, c: Clock) -> str:
-    return f"{_name(d)} {_first_seen(d, c)}: ignored for good by {_rule_name(d)}"
+    text = f"{_name(d)} {_first_seen(d, c)}: ignored for good by {_rule_name(d)}"
+    if d.presence_set_by is not None:
+        text += (
+            f"; the PBX already shows {d.status}, set by {d.presence_set_by}: that presence "
+            "is theirs (the client wrote this appointment as it set it), the engine leaves it"
+        )
+    return text
 
 
 def _no_keyword(d: Decision, c: Clock) -> str:
@@ -156,8 +162,9 @@ def _no_keyword(d: Decision, c: Clock) -> str:
 def _set(d: Decision, c: Clock) -> str:
     if d.all_day:
         return (
-            f"{_name(d)} starts at midnight: presence set to {_until(d, c)} at the first "
-            f"poll of the day (R12)"
+            f"{_name(d)} began at {c.at(d.start)} and this is the first successful poll of "
+            f"its day ({_last_poll(d, c)}): presence set to {_until(d, c)} (R12, whatever "
+            "the poll interval or catch-up)"
         )
     return (
         f"{_name(d)} starts in this minute ({c.minute(d.start)}){c.by_pbx()}: presence set "
@@ -201,6 +208,11 @@ def _missed(d: Decision, c: Clock) -> str:
 
 
 def _passed(d: Decision, c: Clock) -> str:
+    if d.all_day:
+        return (
+            f"{_name(d)}: the first poll of its day (from {c.at(d.start)}) saw it without a "
+            "keyword: it is not set later (R12)"
+        )
     return (
         f"{_name(d)}: its start minute {c.minute(d.start)} had a poll at which it did not set "
         "presence (it had no keyword then): it is not set later (R3)"
@@ -247,6 +259,28 @@ def _removed(d: Decision, c: Clock) -> str:
     )
 
 
+def _cancelled(d: Decision, c: Clock) -> str:
+    held = f" though its subject holds the keyword {d.keyword}" if d.keyword else ""
+    if d.back_to_office is not None:
+        return (
+            f"{_name(d)} was cancelled by its organizer while shown (Exchange keeps it in the "
+            f"calendar, marked cancelled): it ends now{_left(d)} (R11)"
+        )
+    return (
+        f"{_name(d)} is a cancelled meeting (Exchange keeps it in the calendar, marked "
+        f"cancelled): it never sets presence{held} (R11)"
+    )
+
+
+def _orphaned(d: Decision, c: Clock) -> str:
+    shown = f"{d.status} until {c.at(d.end)}" if d.end > d.start else str(d.status)
+    return (
+        f"the PBX shows {shown}, set by the engine before this (new) engine process, and no "
+        "appointment in progress has that status: its appointment ended or went while the "
+        f"engine was down{_left(d)} (R7)"
+    )
+
+
 SENTENCES: dict[Verdict, Callable[[Decision, Clock], str]] = {
     Verdict.WAITING: _waiting,
     Verdict.IGNORED: _ignored,
@@ -263,6 +297,8 @@ SENTENCES: dict[Verdict, Callable[[Decision, Clock], str]] = {
     Verdict.OVERRIDDEN: _overridden,
     Verdict.ENDED: _ended,
     Verdict.REMOVED: _removed,
+    Verdict.ORPHANED: _orphaned,
+    Verdict.CANCELLED: _cancelled,
 }
 
 

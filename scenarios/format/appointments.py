@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from yaml.nodes import Node
 
 from scenarios.format import clocks, times
+from scenarios.format.meetings import read_meeting
 from scenarios.format.model import BUSY_STATUSES, User
 from scenarios.format.yamlnodes import Fields, Reader, line_of, suggest
 from simulators.exchange.recurrence import (
@@ -49,6 +50,7 @@ APPOINTMENT_KEYS: tuple[str, ...] = (
     "timezone",
     "timezone_rules",
     "modified",
+    "meeting",
 )
 EXCEPTION_KEYS: tuple[str, ...] = (
     "date",
@@ -283,6 +285,8 @@ def _read_in_zone(
     )
     if (rec_node := fields.get("recurrence")) is not None:
         appointment.recurrence = read_recurrence(reader, rec_node, start)
+    if (meeting_node := fields.get("meeting")) is not None:
+        appointment.meeting = read_meeting(reader, meeting_node, mailbox)
     read_changes(reader, fields, appointment)
     if mailbox is None or busy is None:
         return None

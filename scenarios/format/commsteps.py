@@ -196,10 +196,12 @@ def _mail_expectation(
     ctx: StepContext, node: Node, verb: str, at: datetime, line: int
 ) -> ExpectMail | None:
     reader = ctx.reader
-    fields = reader.mapping(node, verb, MAIL_KEYS, required=("to",))
+    keys = (*MAIL_KEYS, "count") if verb == "expect_mail" else MAIL_KEYS
+    fields = reader.mapping(node, verb, keys, required=("to",))
     if fields is None:
         return None
     before = len(reader.problems)
+    count = fields.integer("count", 0, 10_000) if "count" in fields else None
     to_node = fields.get("to")
     to = None if to_node is None else _mailbox(ctx, to_node)
     within = fields.duration("within", timedelta(0))
@@ -210,8 +212,17 @@ def _mail_expectation(
         reader.nonempty(attachment, "attachment")
     if to is None or within is None or len(reader.problems) > before:
         return None
-    kind = ExpectNoMail if verb == "expect_no_mail" else ExpectMail
-    return kind(
+    if verb == "expect_no_mail":
+        return ExpectNoMail(
+            at=at,
+            line=line,
+            to=to,
+            subject=fields.text("subject"),
+            subject_contains=fields.text("subject_contains"),
+            attachment=fields.text("attachment"),
+            within=within,
+        )
+    return ExpectMail(
         at=at,
         line=line,
         to=to,
@@ -219,6 +230,7 @@ def _mail_expectation(
         subject_contains=fields.text("subject_contains"),
         attachment=fields.text("attachment"),
         within=within,
+        count=count,
     )
 
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from yaml.nodes import Node
 
 from scenarios.format import bounds
-from scenarios.format.appointments import Mailboxes, read_appointment, series_zone
+from scenarios.format.appointments import Mailboxes, read_appointment
 from scenarios.format.clocks import read_pbx, read_zone
 from scenarios.format.commsteps import read_forward_to_mobile, read_smtp
 from scenarios.format.model import (
@@ -61,7 +61,7 @@ TOP_KEYS = (
     "expect_transitions",
 )
 ENGINE_KEYS = ("poll_interval", "poll_offset", "lead_time", "catch_up")
-EXCHANGE_KEYS = ("clock_skew", "service_account", "webdav_auth", "allow_relay")
+EXCHANGE_KEYS = ("clock_skew", "service_account", "webdav_auth", "allow_relay", "rights_delay")
 SERVICE_ACCOUNT_KEYS = (
     "user",
     "password",
@@ -204,20 +204,20 @@ class _Builder:
         anchor = start or datetime(2000, 1, 1, tzinfo=UTC)  # only while reporting problems
         if start is not None and end is not None and end < start:
             reader.error(top.key_line("end"), "end is before start")
-        ctx = StepContext(reader, {u.extension: u for u in users}, mailboxes)
+        ctx = StepContext(
+            reader,
+            {u.extension: u for u in users},
+            mailboxes,
+            service_account=exchange.service_account.user,
+            read_user=lambda node: next(iter(self.users([node])), None),
+        )
         for node in top.items("appointments"):
             read = read_appointment(reader, node, "appointment", mailboxes, anchor)
             if read is None:
                 continue
             handle, appointment = read
             seed.appointments.append(appointment)
-            state = Handle(
-                line_of(node),
-                appointment.start,
-                appointment.end,
-                appointment.all_day,
-                zone=series_zone(appointment),
-            )
+            state = Handle.of(line_of(node), appointment)
             if handle is not None:
                 ctx.add_handle(node, handle, state)
         seed.public_folders = self.folders(top.items("public_folders"), [0, 0], 1)
@@ -298,7 +298,11 @@ class _Builder:
                 account.impersonation_on_server = sa.flag("impersonation_on_server", True)
             denied = [mailboxes.resolve(reader, n) for n in sa.items("denied_mailboxes")]
             account.denied_mailboxes = tuple(d for d in denied if d)
+        delay = fields.duration("rights_delay", timedelta(0))
+        if delay is not None and delay < timedelta(0):
+            reader.error(fields.key_line("rights_delay"), "rights_delay must be zero or more")
         return ExchangeSettings(
+            rights_delay=delay if delay is not None and delay >= timedelta(0) else timedelta(0),
             clock_skew=fields.duration("clock_skew", timedelta(0))
             or timedelta(0),  # None: reported
             service_account=account,

@@ -84,6 +84,7 @@ class ExchangeSettings:
     service_account: ServiceAccount = field(default_factory=ServiceAccount)
     webdav_auth: str = "basic"  # basic | forms
     allow_relay: bool = False  # SMTP: accept mail for other domains (else 550 5.7.1)
+    rights_delay: timedelta = timedelta(0)  # until a grant or revoke takes effect
 
 
 @dataclass(frozen=True)
@@ -301,6 +302,7 @@ class ExpectMail(Step):
     subject_contains: str | None = None
     attachment: str | None = None  # a content type (audio/wav) or a file name pattern
     within: timedelta = timedelta(0)
+    count: int | None = None  # exactly this many such mails at ``at + within`` (None: any)
 
     @property
     def until(self) -> datetime:

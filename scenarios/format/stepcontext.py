@@ -9,15 +9,16 @@ message in the loader's style (did-you-mean, what is known).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from yaml.nodes import Node
 
-from scenarios.format.appointments import Mailboxes
+from scenarios.format.appointments import Mailboxes, series_zone
 from scenarios.format.model import User
 from scenarios.format.yamlnodes import Fields, Reader, suggest
+from simulators.exchange.seed import SeedAppointment
 
 
 @dataclass
@@ -30,6 +31,22 @@ class Handle:
     all_day: bool
     deleted_at: int | None = None
     zone: tzinfo | None = None  # the appointment's own zone, when it has one
+    meeting: bool = False  # an attendee's copy of a meeting (cancel_meeting)
+    cancelled_at: int | None = None  # the line that cancelled it (0: cancelled: true)
+
+    @classmethod
+    def of(cls, line: int, appointment: SeedAppointment) -> Handle:
+        """The handle of an appointment read at ``line``."""
+        meeting = appointment.meeting
+        return cls(
+            line,
+            appointment.start,
+            appointment.end,
+            appointment.all_day,
+            zone=series_zone(appointment),
+            meeting=meeting is not None,
+            cancelled_at=0 if meeting is not None and meeting.cancelled else None,
+        )
 
 
 @dataclass
@@ -45,6 +62,8 @@ class StepContext:
     last_call: int | None = None  # line of the last call step so far
     searches: dict[str, int] = field(default_factory=dict)  # search id -> line
     last_search: int | None = None
+    service_account: str = ""  # the service account's UPN (grant/revoke default to it)
+    read_user: Callable[[Node], User | None] | None = None  # a `users:` entry (add_user)
 
     def extension(self, node: Node, what: str = "user") -> str | None:
         """An extension of ``users`` written in ``node``; reported when unknown."""

@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 
 from yaml.nodes import Node, SequenceNode
 
-from scenarios.format import commsteps, times
+from scenarios.format import (
+    accesssteps,
+    clientsteps,
+    commsteps,
+    meetingsteps,
+    restartsteps,
+    times,
+)
 from scenarios.format.appointments import (
     BUSY_STATUSES,
     ONE_DAY,
@@ -23,7 +30,6 @@ from scenarios.format.appointments import (
     check_order,
     midnight,
     read_appointment,
-    series_zone,
 )
 from scenarios.format.model import (
     FAULT_KINDS,
@@ -49,7 +55,7 @@ def _create(ctx: StepContext, node: Node, at: datetime, line: int) -> Step | Non
     if result is None:
         return None
     handle, appt = result
-    state = Handle(line, appt.start, appt.end, appt.all_day, zone=series_zone(appt))
+    state = Handle.of(line, appt)
     if handle is not None and not ctx.add_handle(node, handle, state):
         return None
     return CreateAppointment(at=at, line=line, id=handle, appointment=appt)
@@ -201,6 +207,17 @@ STEP_KINDS: dict[str, StepReader] = {
     "check_mail": commsteps.read_check_mail,
     "search_contacts": commsteps.read_search_contacts,
     "expect_contacts": commsteps.read_expect_contacts,
+    # Restarts of the engine and of Exchange (scenarios.format.restartsteps).
+    "restart_engine": restartsteps.read_restart_engine,
+    "restart_exchange": restartsteps.read_restart_exchange,
+    # Rights as Exchange applies them, users added later (scenarios.format.accesssteps).
+    "grant": accesssteps.read_grant,
+    "revoke": accesssteps.read_revoke,
+    "add_user": accesssteps.read_add_user,
+    # The PBX client writes its presence into the calendar (scenarios.format.clientsteps).
+    "client_set_presence": clientsteps.read_client_set_presence,
+    # Meetings: a cancellation Exchange keeps in the calendar (scenarios.format.meetingsteps).
+    "cancel_meeting": meetingsteps.read_cancel_meeting,
 }
 
 
@@ -253,6 +270,7 @@ def read_steps(
                 "after the scenario end",
             )
         steps.append(step)
+    restartsteps.check_down_windows(reader, steps)
     return steps
 
 

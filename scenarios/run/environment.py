@@ -44,7 +44,10 @@ class Environment:
         allow_relay: bool = False,
     ) -> None:
         """Forget the previous scenario: skew, fault windows, request and mail journals,
-        the relay policy (the seed clears the store, delivered mail included)."""
+        the relay policy (the seed clears the store, delivered mail included). A site or
+        sink a restart left down serves again."""
+        self.site.come_back()
+        self.sink.come_back()
         self.clock.skew = clock_skew
         self.site.set_webdav_auth(webdav_auth)
         self.site.faults.clear()

@@ -13,6 +13,12 @@ shuts. The retry policy is the engine's without jitter, so runs repeat exactly.
 Also here: ``check_mail`` steps (the engine's test mail, straight to the server)
 and ``expect_mail`` / ``expect_no_mail``, which look into the mailbox at each
 instant until their deadline and never sleep.
+
+A ``restart_engine`` ends the worker and the forwarder with the engine's process
+(``stop_engine``); while the engine is down the PBX keeps the messages left, and the
+new process (``start_engine``) opens the same queue file and re-reads the PBX's
+voicemail feed: what was queued before is not queued again (the queue's key), what
+was left meanwhile is queued now, and everything due is sent by the new worker.
 """
 
 from __future__ import annotations
@@ -118,6 +124,7 @@ class MailSide:
         self.worker: MailWorker | None = None
         self.forwarder: VoicemailForwarder | None = None
         self._taking_messages = True
+        self._hung_up: set[int] = set()  # PBX recordings of `call` steps: not messages
         self._waits: list[_Wait] = []
         self._notes: list[tuple[datetime, str]] = []  # told after the call that made them
         self._log_level = MAIL_LOG.level
@@ -128,11 +135,48 @@ class MailSide:
         self._log_level = MAIL_LOG.level
         MAIL_LOG.setLevel(logging.CRITICAL)
         await self.gate.open()
+        self._start_workers()
+
+    def _start_workers(self) -> None:
         config = self.config()
         self.worker = MailWorker(
             self.queue, SmtpTransport(config), RetryPolicy(), on_attempt=self._attempted
         )
         self.forwarder = VoicemailForwarder(self.queue, config.sender, self.zone)
+
+    @property
+    def engine_running(self) -> bool:
+        return self.worker is not None
+
+    def stop_engine(self) -> None:
+        """The engine's process ended: no worker, no forwarder. The queue file stays
+        (every change was committed); the harness keeps reading it meanwhile."""
+        self.worker = None
+        self.forwarder = None
+
+    def start_engine(self, now: datetime) -> None:
+        """A new engine process: the same queue file, a new worker and forwarder, and
+        the PBX's voicemail feed read again (each message is queued once, by its key)."""
+        path = self.queue.path
+        self.queue.close()
+        self.queue = MailQueue(path)  # what the new process opens
+        self._start_workers()
+        assert self.forwarder is not None
+        for message in self.pbx.voicemails():
+            if message.id in self._hung_up:
+                continue
+            event = self._event(message)
+            if self.queue.contains(event.key):
+                continue  # queued (or sent) by the engine before the restart
+            mail = self.forwarder.forward(event, now)
+            if mail is not None:
+                self._notes.append(
+                    (
+                        now,
+                        f"voicemail for {message.extension} left while the engine was "
+                        f"down queued as mail {mail.id}",
+                    )
+                )
 
     async def aclose(self) -> None:
         self._unsubscribe()
@@ -179,10 +223,25 @@ class MailSide:
 
     def on_voicemail(self, message: Voicemail) -> None:
         """The PBX recorded a message: queue its mail (``Pbx.on_voicemail`` listener)."""
-        if not self._taking_messages or self.forwarder is None:
+        if not self._taking_messages:
+            self._hung_up.add(message.id)
             return
+        if self.forwarder is None:  # the engine is down: the PBX keeps the message
+            self._notes.append(
+                (message.at, f"voicemail for {message.extension} kept by the PBX (engine down)")
+            )
+            return
+        event = self._event(message)
+        mail = self.forwarder.forward(event, message.at)
+        about = f"voicemail for {message.extension} ({message.duration_seconds:g} s)"
+        if mail is None:
+            self._notes.append((message.at, f"{about}: not mailed (no e-mail address)"))
+        else:
+            self._notes.append((message.at, f"{about} queued as mail {mail.id}"))
+
+    def _event(self, message: Voicemail) -> VoicemailEvent:
         user = self.pbx.user(message.extension)
-        event = VoicemailEvent(
+        return VoicemailEvent(
             voicemail_id=str(message.id),
             extension=message.extension,
             caller=message.caller,
@@ -193,12 +252,6 @@ class MailSide:
             language=user.language,
             user_name=user.name,
         )
-        mail = self.forwarder.forward(event, message.at)
-        about = f"voicemail for {message.extension} ({message.duration_seconds:g} s)"
-        if mail is None:
-            self._notes.append((message.at, f"{about}: not mailed (no e-mail address)"))
-        else:
-            self._notes.append((message.at, f"{about} queued as mail {mail.id}"))
 
     def flush_notes(self) -> None:
         """Put what the forwarder did on the timeline (after the call's own line)."""
@@ -220,7 +273,8 @@ class MailSide:
         self.note(attempt.at, text)
 
     async def run_due(self, now: datetime) -> None:
-        """The worker's round at this instant: every message due is tried once."""
+        """The worker's round at this instant: every message due is tried once (none
+        while the engine is down)."""
         self.flush_notes()
         if self.worker is not None:
             await self.worker.run_due(now)
@@ -246,21 +300,21 @@ class MailSide:
     # ---------------------------------------------------------- expectations
     def expect(self, step: ExpectMail) -> None:
         """Start an ``expect_mail``/``expect_no_mail``; decided now or at a later instant."""
-        predicate = matching(
-            mailbox=step.to, subject=step.subject, subject_contains=step.subject_contains
-        )
-        if step.attachment is not None:
-            attachment = step.attachment
-
-            def also(summary: MailSummary) -> bool:
-                return predicate(summary) and has_attachment(summary, attachment)
-
-            wait = self.sink.inspector.wait_for_message(also, step.within)
-        else:
-            wait = self.sink.inspector.wait_for_message(predicate, step.within)
+        predicate = self._predicate(step)
+        wait = self.sink.inspector.wait_for_message(predicate, step.within)
         pending = _Wait(step, wait)
         if not self._decide(pending, step.at):
             self._waits.append(pending)
+
+    @staticmethod
+    def _predicate(step: ExpectMail) -> Callable[[MailSummary], bool]:
+        predicate = matching(
+            mailbox=step.to, subject=step.subject, subject_contains=step.subject_contains
+        )
+        if step.attachment is None:
+            return predicate
+        attachment = step.attachment
+        return lambda summary: predicate(summary) and has_attachment(summary, attachment)
 
     def check_waits(self, now: datetime) -> None:
         """Look again for every expectation still waiting (at each instant)."""
@@ -276,6 +330,8 @@ class MailSide:
         """True once the expectation has passed or failed."""
         step, found = pending.step, pending.wait.check()
         negative = isinstance(step, ExpectNoMail)
+        if step.count is not None and not negative:
+            return self._decide_count(pending, now)
         if found is not None:
             if negative:
                 self.fail(
@@ -289,6 +345,22 @@ class MailSide:
         if not negative:
             self.fail(
                 step.line, f"expected {wanted(step)} by {self.local(step.until)}; {self._why(step)}"
+            )
+        return True
+
+    def _decide_count(self, pending: _Wait, now: datetime) -> bool:
+        """``count``: judged at the deadline, the number of such mails in the mailbox."""
+        step = pending.step
+        if now < pending.wait.deadline:
+            return False
+        predicate = self._predicate(step)
+        found = [m for m in self.sink.inspector.messages(step.to) if predicate(m)]
+        if len(found) != step.count:
+            listed = ", ".join(describe_mail(m) for m in found) or "none"
+            self.fail(
+                step.line,
+                f"expected exactly {step.count} mail(s) by {self.local(step.until)} like "
+                f"this: {wanted(step)}; found {len(found)}: {listed}",
             )
         return True
 

@@ -10,7 +10,9 @@ due at that instant, then the mail side's round (``scenarios.run.mailside``: que
 mail due now is sent), then the expectations. Besides polls and steps, the
 runner visits the instants the mail queue asks for (a retry) and the deadlines
 of mail expectations. Calls and contact searches have their own helpers
-(``scenarios.run.callside``, ``scenarios.run.contactside``).
+(``scenarios.run.callside``, ``scenarios.run.contactside``), and so have restarts
+of the engine and of Exchange (``scenarios.run.restarts``: the engine's poll
+schedule follows its restarts).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from integration.sources.ews import EwsCalendarSource
 from integration.sources.webdav import WebDavCalendarSource
 from scenarios.explain.around import why
 from scenarios.explain.sentences import Clock
+from scenarios.format.accesssteps import AddUser, Grant
+from scenarios.format.clientsteps import ClientSetPresence
+from scenarios.format.meetingsteps import CancelMeeting
 from scenarios.format.model import (
     Call,
     CheckMail,
@@ -48,17 +53,21 @@ from scenarios.format.model import (
     UpdateAppointment,
     User,
 )
+from scenarios.format.restartsteps import RestartEngine, RestartExchange
+from scenarios.run.accessside import AccessSide, add_pbx_user
 from scenarios.run.callside import CallSide
+from scenarios.run.clientside import ClientSide
 from scenarios.run.contactside import ContactSide
 from scenarios.run.environment import Environment
 from scenarios.run.inprocess import InProcessPbxGateway
 from scenarios.run.mailside import MailSide
 from scenarios.run.pbxclock import PbxClock
+from scenarios.run.restarts import RestartSide, engine_polls
 from simulators.clock import utc_now
+from simulators.exchange import meetings
 from simulators.exchange.seed import add_appointment, apply_seed
 from simulators.netgate import ConnectionGate
 from simulators.pbx import JournalEntry, Pbx
-from simulators.pbx import User as PbxUser
 
 SECOND = timedelta(seconds=1)
 MANUAL = "client"  # set_by of set_presence steps (not listed in expect_transitions)
@@ -128,20 +137,7 @@ def pbx_for(
     clock), else on the (frozen) real time."""
     pbx = Pbx(clock, timezone=timezone)
     for user in users:
-        pbx.add_user(
-            PbxUser(
-                extension=user.extension,
-                name=user.name or user.extension,
-                email=user.email,
-                language=user.language,
-                auto_back_to_office=user.auto_back_to_office,
-                calendar_integration=user.calendar_integration,
-                mobile=user.mobile,
-                forward_to_mobile=frozenset(user.forward_to_mobile),  # type: ignore[arg-type]
-            ),
-            status=user.presence.status,
-            return_time=user.presence.return_time,
-        )
+        add_pbx_user(pbx, user)
     return pbx
 
 
@@ -166,6 +162,7 @@ class _Run:
         self.item_ids: dict[str, str] = {}
         self.pbx_clock = pbx_clock_for(scenario)
         self.pbx = pbx_for(scenario.users, self.pbx_clock.zone, self.pbx_clock.now)
+        self.access = AccessSide(scenario, env.store, self.pbx, note=self.note, local=self.local)
         self.outages: list[tuple[str, datetime, datetime]] = []  # service, from, until
         # Explanations: the engine's polls are on the PBX clock; say so when it is off.
         self.clock = Clock(
@@ -177,6 +174,10 @@ class _Run:
         self.mail: MailSide
         self.calls: CallSide
         self.contacts: ContactSide
+        self.engine: Engine
+        self.client: ClientSide
+        self.engine_source: EwsCalendarSource | WebDavCalendarSource
+        self.restarts: RestartSide
 
     def local(self, instant: datetime) -> str:
         return instant.astimezone(self.scenario.timezone).strftime("%Y-%m-%d %H:%M:%S")
@@ -245,6 +246,19 @@ class _Run:
             await self.contacts.search(step)
         elif isinstance(step, CheckMail):
             await self.mail.check(step, self.pbx_clock.at(step.at))
+        elif isinstance(step, RestartEngine):
+            await self.restarts.restart_engine(step)
+        elif isinstance(step, RestartExchange):
+            await self.restarts.restart_exchange(step)
+        elif isinstance(step, Grant):  # and revoke
+            self.access.change(step)
+        elif isinstance(step, AddUser):
+            self.access.add_user(step)
+        elif isinstance(step, ClientSetPresence):
+            await self.client.set_presence(step)
+        elif isinstance(step, CancelMeeting):
+            item = meetings.cancel(store, self.item_ids[step.id])
+            self.note(step.at, f"meeting cancelled by its organizer: now {item.subject!r}")
         else:  # pragma: no cover - the loader only makes the kinds above
             raise TypeError(f"no runner for step {step.verb}")
 
@@ -360,6 +374,41 @@ class _Run:
         """A ``fault`` on service pbx: the engine cannot reach the PBX."""
         return self.down("pbx", utc_now())  # the scenario clock, not the PBX's
 
+    # ----------------------------------------------------------------- engine
+    def new_engine(self) -> Engine:
+        """The engine's process: a fresh rule state and source, the same settings."""
+        scenario = self.scenario
+        self.engine_source = self.source(self.gate.port)
+        return Engine(
+            self.engine_source,
+            InProcessPbxGateway(self.pbx, down=self.pbx_down),
+            PollSettings(
+                interval=scenario.engine.poll_interval,
+                lead_time=scenario.engine.lead_time,
+                catch_up=scenario.engine.catch_up,
+            ),
+            on_event=self.result.polls.append,
+        )
+
+    def new_contacts(self) -> ContactSide:
+        env = self.env
+        base = f"{'https' if env.site.tls else 'http'}://{env.site.host}:{self.gate.port}"
+        return ContactSide(
+            self.scenario, self.variant, base, env.ca_file, note=self.note, fail=self.fail
+        )
+
+    async def stop_engine(self, now: datetime) -> None:
+        """``restart_engine``: the process ends, with its connections and mail worker."""
+        await self.engine_source.aclose()
+        await self.contacts.aclose()
+        self.mail.stop_engine()
+
+    async def start_engine(self, now: datetime) -> None:
+        """A new process with the same configuration and mail queue file."""
+        self.engine = self.new_engine()
+        self.contacts = self.new_contacts()
+        self.mail.start_engine(self.pbx_clock.at(now))  # the mail side runs on the PBX clock
+
     # -------------------------------------------------------------------- run
     async def sync_gates(self, instant: datetime) -> None:
         """Open or shut the gates in front of the site and the SMTP sink (faults)."""
@@ -369,7 +418,7 @@ class _Run:
     def instants(self) -> tuple[list[datetime], set[datetime], dict[datetime, list[Step]]]:
         """Every instant known before the run (polls, steps, deadlines of waits) as a
         heap, the poll instants, and the steps by instant."""
-        polls = set(poll_instants(self.scenario))
+        polls = set(engine_polls(self.scenario))
         steps_at: dict[datetime, list[Step]] = {}
         for step in self.scenario.steps:
             steps_at.setdefault(step.at, []).append(step)
@@ -391,25 +440,17 @@ class _Run:
         # The engine reaches the site and the SMTP sink through gates a fault can shut.
         self.gate = gate = ConnectionGate(env.site.host, env.site.port)
         await gate.open()
-        source = self.source(gate.port)
-        base = f"{'https' if env.site.tls else 'http'}://{env.site.host}:{gate.port}"
         self.mail = MailSide(
             scenario, env.sink, self.pbx, note=self.note_pbx, fail=self.fail, local=self.local
         )
         self.calls = CallSide(self.pbx, self.mail, note=self.note, fail=self.fail, local=self.local)
-        self.contacts = ContactSide(
-            scenario, self.variant, base, env.ca_file, note=self.note, fail=self.fail
+        self.contacts = self.new_contacts()
+        self.engine = self.new_engine()
+        base = f"{'https' if env.site.tls else 'http'}://{env.site.host}:{gate.port}"
+        self.client = ClientSide(
+            scenario, self.variant, base, env.ca_file, self.pbx, note=self.note
         )
-        engine = Engine(
-            source,
-            InProcessPbxGateway(self.pbx, down=self.pbx_down),
-            PollSettings(
-                interval=scenario.engine.poll_interval,
-                lead_time=scenario.engine.lead_time,
-                catch_up=scenario.engine.catch_up,
-            ),
-            on_event=self.result.polls.append,
-        )
+        self.restarts = RestartSide(env, self, self.outages, note=self.note, local=self.local)
         pending, polls, steps_at = self.instants()
         visited: set[datetime] = set()
         try:
@@ -424,6 +465,7 @@ class _Run:
                 freezer.move_to(instant)  # type: ignore[attr-defined]
                 self.pbx.tick(self.pbx_clock.at(instant))
                 todo = steps_at.get(instant, [])
+                await self.restarts.due(instant)  # what a restart took down comes back
                 await self.sync_gates(instant)  # outages that began or ended by now
                 for step in todo:
                     if not step.is_expectation:
@@ -431,9 +473,9 @@ class _Run:
                         await self.sync_gates(instant)  # a fault holds for the next step
                 if instant in self.outside:
                     self.outside[instant]()  # someone acts through a real client
-                if instant in polls:
+                if instant in polls and self.restarts.engine_up:
                     # The engine runs on the PBX: "now" is the PBX clock's reading (R13).
-                    await engine.poll_all(self.pbx_clock.at(instant))
+                    await self.engine.poll_all(self.pbx_clock.at(instant))
                 await self.mail.run_due(self.pbx_clock.at(instant))
                 due = self.mail.next_due()
                 if due is not None:
@@ -448,8 +490,9 @@ class _Run:
             self.pbx.tick(self.pbx_clock.at(scenario.end))
             self.mail.finish(scenario.end)
         finally:
+            await self.restarts.finish()
             await self.contacts.aclose()
-            await source.aclose()
+            await self.engine_source.aclose()
             await gate.close()
             await self.mail.aclose()
         self.check_transitions()

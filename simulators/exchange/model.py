@@ -19,6 +19,10 @@ from simulators.exchange.recurrence import Recurrence
 from simulators.exchange.tzrules import ZoneRules
 
 BusyStatus = Literal["Free", "Tentative", "Busy", "OOF", "NoData"]
+# EWS ResponseTypeType: the mailbox owner's answer to a meeting (Organizer: its own).
+ResponseType = Literal[
+    "Unknown", "Organizer", "Tentative", "Accept", "Decline", "NoResponseReceived"
+]
 CalendarItemType = Literal["Single", "Occurrence", "Exception", "RecurringMaster"]
 FolderKind = Literal[
     "root",
@@ -54,6 +58,8 @@ class Account:
     full_access: set[str] = field(default_factory=set)
     # Mailboxes whose database withholds ms-Exch-EPI-May-Impersonate from this account.
     impersonation_withheld: set[str] = field(default_factory=set)
+    # Mailboxes on which ms-Exch-EPI-May-Impersonate was granted one by one.
+    impersonation_mailboxes: set[str] = field(default_factory=set)
 
     @property
     def alias(self) -> str:
@@ -145,6 +151,12 @@ class CalendarItem(ItemBase):
     deleted: set[date] = field(default_factory=set)
     # The definition the creating client stored; Exchange expands the series with it.
     time_zone_rules: ZoneRules | None = None
+    # Meetings (simulators.exchange.meetings): an appointment with attendees. In an
+    # attendee's calendar ``response`` is the owner's answer; a cancellation received
+    # keeps the item, marked ``cancelled``.
+    is_meeting: bool = False
+    response: ResponseType = "Organizer"
+    cancelled: bool = False
 
     @property
     def item_type(self) -> CalendarItemType:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from simulators.exchange.model import ALL_MAILBOXES, Account, BusyStatus, CalendarItem
+from simulators.exchange import meetings
+from simulators.exchange.model import Account, BusyStatus, CalendarItem, ResponseType
 from simulators.exchange.recurrence import Recurrence
 from simulators.exchange.store import ExchangeStore
 from simulators.exchange.tzrules import ZoneRules
@@ -71,6 +72,18 @@ class SeedAppointment:
     # The series' own stored definition (Exchange expands with it); None: the IANA zone.
     time_zone_rules: ZoneRules | None = None
     modified: datetime | None = None  # Exchange's last-modified stamp; None: ``created``
+    meeting: SeedMeeting | None = None  # an attendee's copy of a meeting
+
+
+@dataclass
+class SeedMeeting:
+    """A meeting request the mailbox owner received (``simulators.exchange.meetings``):
+    ``response`` as EWS spells it; ``cancelled`` means the organizer's cancellation
+    was applied (subject prefixed, free, kept in the calendar)."""
+
+    organizer: str
+    response: ResponseType = "Accept"
+    cancelled: bool = False
 
 
 @dataclass
@@ -126,9 +139,9 @@ def apply_seed(store: ExchangeStore, seed: Seed) -> dict[str, CalendarItem]:
             time_zone=box.time_zone or seed.time_zone,
         )
     if svc.full_access:
-        account.full_access = (
-            {ALL_MAILBOXES} if not denied else {m for m in store.mailboxes if m not in denied}
-        )
+        # As `Get-Mailbox | Add-MailboxPermission` grants it: on each mailbox there is now,
+        # not on mailboxes created later (simulators.exchange.rights).
+        account.full_access = {m for m in store.mailboxes if m not in denied}
     account.impersonation_withheld = denied
     handles: dict[str, CalendarItem] = {}
     for appt in seed.appointments:
@@ -143,8 +156,16 @@ def add_appointment(store: ExchangeStore, appt: SeedAppointment) -> CalendarItem
     """Put one appointment (with its changed and deleted occurrences) into its
     mailbox's calendar; ``created`` None means now on the store's clock."""
     calendar = store.distinguished_folder("calendar", appt.mailbox)
+    meeting: dict[str, object] = {}
+    if appt.meeting is not None:
+        meeting = {
+            "is_meeting": True,
+            "response": appt.meeting.response,
+            "organizer": appt.meeting.organizer,
+        }
     item = store.create_calendar_item(
         calendar,
+        **meeting,  # type: ignore[arg-type]
         subject=appt.subject,
         start=appt.start,
         end=appt.end,
@@ -173,6 +194,8 @@ def add_appointment(store: ExchangeStore, appt: SeedAppointment) -> CalendarItem
             item.exceptions[change.original_date].modified = change.modified
     for day in appt.deleted:
         store.delete_occurrence(item, day)
+    if appt.meeting is not None and appt.meeting.cancelled:
+        meetings.cancel(store, item.id)
     if appt.modified is not None:
         item.modified = appt.modified  # a captured stamp, after the seeding's own
     return item

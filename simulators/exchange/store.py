@@ -1,6 +1,7 @@
 """The one Exchange organisation every front end serves.
 
-Owns accounts and rights, mailboxes and their folders, the public folder tree,
+Owns accounts and rights (with changes pending until they take effect,
+``simulators.exchange.rights``), mailboxes and their folders, the public folder tree,
 and every item. EWS, WebDAV/OWA, the SMTP sink and scenario steps all read and
 change it through the methods here; front ends only translate protocol. All
 methods are thread-safe (the HTTP servers are threaded).
@@ -44,6 +45,7 @@ from simulators.exchange.recurrence import Recurrence, SeriesStarts, localize, o
 from simulators.exchange.store_errors import StoreError
 from simulators.exchange.store_mail import MailOperations
 from simulators.exchange.store_props import PropertyOperations
+from simulators.exchange.store_rights import RightsOperations
 
 # Distinguished folders of every mailbox: (distinguished id, kind, class, en name, de name),
 # parents before children; each lives under msgfolderroot unless FOLDER_PARENTS says
@@ -105,7 +107,7 @@ def _opaque_id(kind: str, key: str) -> str:
     return base64.b64encode(raw).decode()
 
 
-class ExchangeStore(PropertyOperations, MailOperations):
+class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
     """An in-memory Exchange organisation on a (possibly skewed) clock.
 
     Extended (MAPI) properties are ``PropertyOperations``' (``store_props``); mail
@@ -133,6 +135,7 @@ class ExchangeStore(PropertyOperations, MailOperations):
             self._occurrence_ids: dict[str, tuple[str, datetime]] = {}
             # Each series' kept expansion, by master id (replaced when the series changes).
             self._series: dict[str, SeriesStarts] = {}
+            self._pending_rights = []
             self._counter = itertools.count(1)
             self._articles = itertools.count(1)  # PR_INTERNET_ARTICLE_NUMBER of new items
             self._next_article = 1
@@ -255,6 +258,7 @@ class ExchangeStore(PropertyOperations, MailOperations):
         """The account for IIS-style credentials: UPN, DOMAIN\\alias or alias."""
         name = username.split("\\", 1)[-1].lower()
         with self._lock:
+            self._apply_due_rights()
             account = self.accounts.get(name)
             if account is None and "@" not in name:
                 account = next((a for a in self.accounts.values() if a.alias.lower() == name), None)
@@ -264,6 +268,8 @@ class ExchangeStore(PropertyOperations, MailOperations):
 
     def check_impersonation(self, account: Account, smtp: str) -> Mailbox:
         """The mailbox ``account`` may act as, or the StoreError Exchange 2007 gives."""
+        with self._lock:
+            self._apply_due_rights()
         if not account.impersonation_on_server:
             raise StoreError(
                 "ErrorImpersonationDenied",
@@ -274,7 +280,10 @@ class ExchangeStore(PropertyOperations, MailOperations):
             raise StoreError(
                 "ErrorNonExistentMailbox", "The SMTP address has no mailbox associated with it."
             )
-        if not account.may_impersonate or box.smtp in account.impersonation_withheld:
+        granted = box.smtp in account.impersonation_mailboxes or (
+            account.may_impersonate and box.smtp not in account.impersonation_withheld
+        )
+        if not granted:
             raise StoreError(
                 "ErrorImpersonateUserDenied",
                 "The account does not have permission to impersonate the requested user.",
@@ -283,7 +292,7 @@ class ExchangeStore(PropertyOperations, MailOperations):
 
     def check_access(self, account: Account, mailbox: Mailbox) -> None:
         """FullAccess (or ownership) on ``mailbox``, else ErrorAccessDenied."""
-        if not account.has_full_access(mailbox.smtp):
+        if not self.has_full_access(account, mailbox.smtp):
             raise StoreError(
                 "ErrorAccessDenied", "Access is denied. Check credentials and try again."
             )

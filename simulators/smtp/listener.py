@@ -214,9 +214,10 @@ class Listener:
             timeout=settings.idle_timeout,
         )
 
-    def start(self, host: str) -> None:
-        """Bind and serve; returns once the listener answers."""
-        sock = bind_socket(host, self.spec.port)
+    def start(self, host: str, port: int | None = None) -> None:
+        """Bind and serve; returns once the listener answers. ``port`` None means the
+        spec's (0: a free one); a restart passes the port it had."""
+        sock = bind_socket(host, self.spec.port if port is None else port)
         self.host, self.port = sock.getsockname()[:2]
         controller = BoundController(
             self._handler,

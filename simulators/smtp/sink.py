@@ -10,6 +10,11 @@
 or ``with SmtpSink(store, settings) as sink: ...``. Each listener runs its own
 event loop on its own thread; the store is thread-safe. Mail is stored before
 the client gets 250, so nothing accepted is lost.
+
+``go_down()`` / ``come_back()`` (or ``restart()``) stop and start the listeners as a
+restart of the Exchange transport does: connections are refused and the open ones
+cut while down, and they come back on the same ports with the same certificate
+(the CA file stays); the store and the journal are kept.
 """
 
 from __future__ import annotations
@@ -51,7 +56,9 @@ class SmtpSink:
         self.inspector = MailInspector(store, self.journal)
         self.tls: TlsMaterial | None = None
         self._listeners: dict[str, Listener] = {}
+        self._down: dict[str, Listener] = {}  # listeners stopped by go_down, by name
         self._lock = threading.Lock()
+        self.restarts = 0  # times the sink came back after going down
 
     # ------------------------------------------------------------ lifecycle
     @property
@@ -63,6 +70,8 @@ class SmtpSink:
         with self._lock:
             if self._listeners:
                 raise RuntimeError("the SMTP sink is already running")
+            if self._down:
+                raise RuntimeError("the SMTP sink is down: come_back() starts it again")
             settings = self.settings
             if any(spec.mode != "plain" for spec in settings.listeners):
                 names = certificate_names(settings.host, self.server_name)
@@ -93,12 +102,38 @@ class SmtpSink:
         with self._lock:
             self._stop_locked()
 
+    def go_down(self) -> None:
+        """Stop every listener (connections cut, new ones refused), keeping their ports
+        and the TLS material for ``come_back``. Idempotent."""
+        with self._lock:
+            for name, listener in self._listeners.items():
+                listener.stop()
+                self._down[name] = listener
+            self._listeners.clear()
+
+    def come_back(self) -> None:
+        """Listen again on the ports of before, with the same certificate. Idempotent."""
+        with self._lock:
+            if not self._down:
+                return
+            for name, listener in list(self._down.items()):
+                listener.start(self.settings.host, listener.port)
+                self._listeners[name] = listener
+                del self._down[name]
+            self.restarts += 1
+
+    def restart(self) -> None:
+        """``go_down`` then ``come_back`` at once."""
+        self.go_down()
+        self.come_back()
+
     def _stop_locked(self) -> None:
         if self.store.transport == self.handler.submit:
             self.store.set_transport(None)
         for listener in self._listeners.values():
             listener.stop()
         self._listeners.clear()
+        self._down.clear()
         if self.tls is not None:
             self.tls.cleanup()
             self.tls = None
@@ -120,10 +155,11 @@ class SmtpSink:
         return bool(self._listeners)
 
     def listener(self, name: str) -> Listener:
-        try:
-            return self._listeners[name]
-        except KeyError:
-            raise KeyError(f"no running SMTP listener named {name!r}") from None
+        """A listener by name, running or stopped by ``go_down`` (its address stays)."""
+        found = self._listeners.get(name) or self._down.get(name)
+        if found is None:
+            raise KeyError(f"no running SMTP listener named {name!r}")
+        return found
 
     @property
     def endpoints(self) -> dict[str, str]:

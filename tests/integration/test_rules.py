@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from integration import keywords
 from integration.appointments import Appointment
-from integration.decisions import Decision
+from integration.decisions import Decision, Verdict
 from integration.rules import (
     ENGINE_SET_BY,
     Command,
@@ -655,6 +655,94 @@ def test_engine_restart_does_not_adopt_a_manual_presence() -> None:
     assert run.commands == []
 
 
+def test_engine_restart_adopts_an_appointment_edited_after_its_start() -> None:
+    # Renamed at 12:05 (Exchange stamp), so the new engine would date it after its start
+    # (R4 after a gap); the PBX shows the old engine's lunch: adopted, office at 13:00.
+    edited = replace(LUNCH, subject="Lunch with Ann", modified=at("12:05"))
+    before = FakePbx(status="lunch", return_time=at("13:00"), set_by=ENGINE_SET_BY)
+    run = simulate(Calendar().put("11:00", edited), start="12:10", pbx=before)
+    assert run.commands == [(at("13:00"), ReturnToOffice(Reason.END, "lunch"))]
+
+
+@pytest.mark.parametrize("auto_back", [True, False])
+def test_engine_restart_after_the_end_of_its_appointment(auto_back: bool) -> None:
+    # The lunch ended at 13:00 while the engine was down; the PBX still shows the old
+    # engine's lunch (extended). The read no longer holds the lunch.
+    before = FakePbx(status="lunch", return_time=at("13:15"), set_by=ENGINE_SET_BY)
+    run = simulate(
+        Calendar().put("11:00", LUNCH), start="13:05", end="13:10", pbx=before, auto_back=auto_back
+    )
+    if auto_back:
+        assert run.commands == [(at("13:05"), ReturnToOffice(Reason.END))]
+        assert run.changes() == [("13:05:00", "office", None)]
+    else:
+        assert run.commands == []
+    (orphan,) = [d for t, d in run.decisions if d.verdict is Verdict.ORPHANED]
+    assert (orphan.rule, orphan.status, orphan.back_to_office) == ("R7", "lunch", auto_back)
+    assert orphan.end == at("13:15")
+    assert run.decisions[0][0] == at("13:05")  # only the first poll of the new engine says so
+    assert all(t == at("13:05") for t, d in run.decisions if d.verdict is Verdict.ORPHANED)
+
+
+def test_engine_restart_with_a_start_at_its_first_poll_sets_that_instead_of_office() -> None:
+    before = FakePbx(status="lunch", return_time=at("12:30"), set_by=ENGINE_SET_BY)
+    meeting = appt("m", "Meeting", "12:40", "13:00")
+    run = simulate(Calendar().put("11:00", meeting), start="12:40", end="12:41", pbx=before)
+    assert [c for _, c in run.commands] == [SetPresence("meeting", at("13:00"), Reason.START, "m")]
+    assert not [d for _, d in run.decisions if d.verdict is Verdict.ORPHANED]
+
+
+# -- meetings: answers and cancellations (R11) --------------------------------------
+
+
+@pytest.mark.parametrize("response", ["Accept", "Tentative", "NoResponseReceived"])
+def test_a_meeting_sets_presence_whatever_the_answer(response: str) -> None:
+    meeting = appt("m", "Team Meeting", "12:00", "12:30", is_meeting=True, response=response)
+    run = simulate(Calendar().put("11:00", meeting), end="12:31")
+    assert run.changes() == [("12:00:00", "meeting", "12:30"), ("12:30:00", "office", None)]
+
+
+def test_a_cancelled_meeting_never_sets_presence_though_its_subject_has_the_keyword() -> None:
+    cancelled = appt(
+        "m", "Canceled: Team Meeting", "12:00", "12:30", is_meeting=True, cancelled=True
+    )
+    run = simulate(Calendar().put("11:00", cancelled), end="12:31")
+    assert run.commands == []
+    verdicts = {d.verdict for _, d in run.decisions if d.appointment_id == "m"}
+    assert verdicts == {Verdict.CANCELLED}
+    last = [d for _, d in run.decisions if d.appointment_id == "m"][-1]
+    assert (last.rule, last.keyword, last.back_to_office) == ("R11", "Meeting", None)
+
+
+@pytest.mark.parametrize("auto_back", [True, False])
+def test_a_meeting_cancelled_while_shown_ends_at_the_next_poll(auto_back: bool) -> None:
+    meeting = appt("m", "Team Meeting", "12:00", "12:30", is_meeting=True, response="Accept")
+    cancelled = replace(meeting, subject="Canceled: Team Meeting", cancelled=True)
+    calendar = Calendar().put("11:00", meeting).put("12:10:10", cancelled)
+    run = simulate(calendar, end="12:31", auto_back=auto_back)
+    ends = [(t, c) for t, c in run.commands if isinstance(c, ReturnToOffice)]
+    assert ends == ([(at("12:10:30"), ReturnToOffice(Reason.REMOVED, "m"))] if auto_back else [])
+    decision = next(d for t, d in run.decisions if t == at("12:10:30"))
+    assert (decision.verdict, decision.back_to_office) == (Verdict.CANCELLED, auto_back)
+
+
+def test_a_cancelled_meeting_inside_a_lunch_hands_back_to_the_lunch() -> None:
+    meeting = appt("m", "Meeting", "12:10", "12:20", is_meeting=True, response="Accept")
+    calendar = (
+        Calendar()
+        .put("11:00", LUNCH)
+        .put("11:00", meeting)
+        .put("12:15", replace(meeting, subject="Canceled: Meeting", cancelled=True))
+    )
+    run = simulate(calendar, end="13:01")
+    assert run.changes() == [
+        ("12:00:00", "lunch", "13:00"),
+        ("12:10:00", "meeting", "12:20"),
+        ("12:15:00", "lunch", "13:00"),  # R9: resumed
+        ("13:00:00", "office", None),
+    ]
+
+
 # -- R12 all-day events, R13 clock skew ------------------------------------------------
 
 
@@ -675,6 +763,179 @@ def test_all_day_event_sets_presence_at_the_first_poll_of_the_day() -> None:
         (at("23:00"), "vacation"),
         (at("23:00") + timedelta(days=1), "office"),
     ]
+
+
+NEXT_DAY = DAY + timedelta(days=1)
+
+
+def all_day(
+    id: str, subject: str, first: datetime, days: int = 1, created: datetime | None = LONG_AGO
+) -> Appointment:
+    """An all-day event from midnight ``first`` (UTC here) for ``days`` days."""
+    return Appointment(
+        id, subject, first, first + timedelta(days=days), all_day=True, created=created
+    )
+
+
+HOLIDAY = all_day("h", "Holiday", NEXT_DAY)
+
+
+@pytest.mark.parametrize(
+    ("interval", "offset", "start", "expected"),
+    [
+        (120, 60, "23:50", "00:01:00"),  # 2-minute polls at odd minutes: none in 00:00
+        (300, 120, "23:50", "00:02:00"),  # 5-minute polls at :02, :07, ...
+        (30, 15, "23:50", "00:00:15"),  # the start minute has a poll: R3 as before
+    ],
+)
+@pytest.mark.parametrize("catch_up", [False, True])
+def test_all_day_event_is_set_at_the_first_successful_poll_of_its_day(
+    interval: int, offset: int, start: str, expected: str, catch_up: bool
+) -> None:
+    run = simulate(
+        Calendar().put("11:00", HOLIDAY),
+        start=start,
+        end=NEXT_DAY + timedelta(minutes=10),
+        interval=timedelta(seconds=interval),
+        offset=timedelta(seconds=offset),
+        catch_up=catch_up,
+    )
+    (when, command), *_ = run.sets()
+    assert when == at(expected, NEXT_DAY)
+    assert (command.status, command.return_time) == ("vacation", NEXT_DAY + timedelta(days=1))
+    late = when >= NEXT_DAY + MINUTE
+    assert command.reason is (Reason.ALL_DAY if late else Reason.START)
+    decision = next(d for t, d in run.decisions if t == when and d.appointment_id == "h")
+    assert (decision.verdict, decision.rule) == (Verdict.SET, "R12")
+
+
+def test_all_day_event_is_set_by_an_engine_started_during_its_day() -> None:
+    # The engine starts at 08:00 on the holiday, catch-up off: vacation at its first poll.
+    run = simulate(
+        Calendar().put("11:00", HOLIDAY),
+        start=at("08:00", NEXT_DAY),
+        end=NEXT_DAY + timedelta(days=1, minutes=5),
+        interval=timedelta(minutes=5),
+    )
+    assert run.changes() == [("08:00:00", "vacation", "00:00"), ("00:00:00", "office", None)]
+    assert run.sets()[0][1].reason is Reason.ALL_DAY
+
+
+def test_all_day_event_is_set_after_an_outage_over_midnight_without_catch_up() -> None:
+    run = simulate(
+        Calendar().put("11:00", HOLIDAY),
+        start="23:50",
+        end=NEXT_DAY + timedelta(minutes=20),
+        down=[("23:55", NEXT_DAY + timedelta(minutes=12))],
+    )
+    assert run.changes() == [("00:12:00", "vacation", "00:00")]
+
+
+def test_a_timed_appointment_at_midnight_still_needs_catch_up() -> None:
+    # The same outage misses a timed "Sick" from 00:00: R3, not R12.
+    sick = appt("s", "Sick", NEXT_DAY, NEXT_DAY + timedelta(hours=8))
+    run = simulate(
+        Calendar().put("11:00", sick),
+        start="23:50",
+        end=NEXT_DAY + timedelta(minutes=20),
+        down=[("23:55", NEXT_DAY + timedelta(minutes=12))],
+    )
+    assert run.commands == []
+
+
+def test_engine_started_on_day_two_of_a_holiday_sets_it_until_its_end() -> None:
+    three_days = all_day("h", "Holiday", DAY, days=3, created=DAY - timedelta(days=7))
+    run = simulate(
+        Calendar().put(DAY - timedelta(days=7), three_days),
+        start=at("09:00", NEXT_DAY),
+        end=DAY + timedelta(days=3, minutes=1),
+        interval=timedelta(minutes=30),
+    )
+    assert [(t, c) for t, c in run.commands] == [
+        (
+            at("09:00", NEXT_DAY),
+            SetPresence("vacation", DAY + timedelta(days=3), Reason.ALL_DAY, "h"),
+        ),
+        (DAY + timedelta(days=3), ReturnToOffice(Reason.END, "h")),
+    ]
+
+
+def test_a_manual_change_holds_over_the_midnights_of_a_long_event() -> None:
+    three_days = all_day("h", "Holiday", NEXT_DAY, days=3)
+    run = simulate(
+        Calendar().put("11:00", three_days),
+        start="23:30",
+        end=NEXT_DAY + timedelta(days=3, minutes=30),
+        interval=timedelta(minutes=30),
+        manual=[(at("10:00", NEXT_DAY), "office")],
+    )
+    assert run.changes() == [("00:00:00", "vacation", "00:00"), ("10:00:00", "office", None)]
+    assert run.commands == [
+        (NEXT_DAY, SetPresence("vacation", NEXT_DAY + timedelta(days=3), Reason.START, "h"))
+    ]
+
+
+def test_an_all_day_event_created_during_its_day_is_ignored_by_r4() -> None:
+    sick = all_day("s", "Sick", NEXT_DAY, created=at("09:10", NEXT_DAY))
+    run = simulate(
+        Calendar().put(at("09:10", NEXT_DAY), sick),
+        start=at("09:00", NEXT_DAY),
+        end=at("09:30", NEXT_DAY),
+    )
+    assert run.commands == []
+    assert run.state.tracked["s"].phase is Phase.IGNORED
+
+
+def test_a_missed_meeting_inside_an_all_day_event_leaves_the_all_day_shown() -> None:
+    # The engine starts at 08:30, during a meeting 08:00-09:00 inside an all-day
+    # "Out of Office": the meeting's start minute was missed (catch-up off), the all-day
+    # event is set at once (R12) and stays over 09:00.
+    oof = all_day("o", "Out of Office", NEXT_DAY)
+    meeting = appt("m", "Meeting", at("08:00", NEXT_DAY), at("09:00", NEXT_DAY))
+    run = simulate(
+        Calendar().put("11:00", oof).put("11:00", meeting),
+        start=at("08:30", NEXT_DAY),
+        end=at("09:30", NEXT_DAY),
+    )
+    assert run.changes() == [("08:30:00", "out_of_office", "00:00")]
+
+
+def test_a_meeting_starting_at_the_engine_start_wins_over_the_all_day_event() -> None:
+    oof = all_day("o", "Out of Office", NEXT_DAY)
+    meeting = appt("m", "Meeting", at("08:00", NEXT_DAY), at("09:00", NEXT_DAY))
+    run = simulate(
+        Calendar().put("11:00", oof).put("11:00", meeting),
+        start=at("08:00", NEXT_DAY),
+        end=at("09:10", NEXT_DAY),
+    )
+    assert run.changes() == [
+        ("08:00:00", "meeting", "09:00"),
+        ("09:00:00", "out_of_office", "00:00"),
+    ]
+
+
+def test_restart_adopts_an_all_day_presence_and_forgets_a_manual_one() -> None:
+    mid_day = at("12:00", NEXT_DAY)
+    mine = FakePbx("vacation", NEXT_DAY + timedelta(days=1), ENGINE_SET_BY)
+    adopted = simulate(Calendar().put("11:00", HOLIDAY), start=mid_day, end=mid_day, pbx=mine)
+    assert adopted.commands == []
+    assert adopted.state.engine_presence is not None
+    theirs = FakePbx("office", None, "client")
+    again = simulate(Calendar().put("11:00", HOLIDAY), start=mid_day, end=mid_day, pbx=theirs)
+    assert [c.reason for _, c in again.commands] == [Reason.ALL_DAY]
+
+
+def test_an_all_day_event_without_keyword_at_its_first_poll_is_passed() -> None:
+    trip = all_day("t", "Trip", NEXT_DAY)
+    calendar = (
+        Calendar().put("11:00", trip).put(at("10:00", NEXT_DAY), replace(trip, subject="Holiday"))
+    )
+    run = simulate(
+        calendar, start="23:50", end=at("10:30", NEXT_DAY), interval=timedelta(minutes=2)
+    )
+    assert run.commands == []
+    last = [d for _, d in run.decisions if d.appointment_id == "t"][-1]
+    assert (last.verdict, last.rule) == (Verdict.PASSED, "R12")
 
 
 # -- the API's edges -------------------------------------------------------------------

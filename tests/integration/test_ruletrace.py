@@ -164,6 +164,16 @@ def test_all_day_event_names_r12_when_set() -> None:
     assert (d.verdict, d.rule, d.all_day) == (Verdict.SET, "R12", True)
 
 
+def test_all_day_event_set_late_is_r12_not_a_miss_and_not_a_catch_up() -> None:
+    # An engine started at 08:00 on the holiday, catch-up off: R12 sets it at once.
+    day = at("00:00")
+    holiday = appt("h", "Holiday", day, day + timedelta(days=1), all_day=True)
+    run = simulate(Calendar().put(day - timedelta(hours=1), holiday), start="08:00", end="08:01")
+    assert verdicts(run, "h") == [("08:00:00", Verdict.SET), ("08:00:30", Verdict.SHOWN)]
+    d = decision_at(run, "h", "08:00:00")
+    assert (d.rule, d.catch_up, d.last_good_poll) == ("R12", False, None)
+
+
 def test_every_read_appointment_gets_one_decision_per_poll() -> None:
     a, b = LUNCH, appt("p", "Project", "14:00", "15:00")
     result = step(UserRuleState(), [a, b], at("11:50"), current_presence=None)

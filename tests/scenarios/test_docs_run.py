@@ -16,7 +16,9 @@ from scenarios.run.runner import run_scenario
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "scenario-format.md"
 NEW_KINDS = re.compile(
-    r"^\s+(call|leave_voicemail|check_mail|search_contacts|expect_\w+mail|timezone_rules):"
+    r"^\s+(call|leave_voicemail|check_mail|search_contacts|expect_\w+mail|timezone_rules"
+    r"|restart_engine|restart_exchange|grant|revoke|add_user|client_set_presence"
+    r"|cancel_meeting):"
     r"|^(pbx):",
     re.M,
 )
@@ -47,6 +49,15 @@ def test_every_new_step_kind_has_a_running_example() -> None:
         "pbx",
         "timezone_rules",
         "modified",
+        "restart_engine",
+        "restart_exchange",
+        "grant",
+        "revoke",
+        "add_user",
+        "client_set_presence",
+        "cancel_meeting",
+        "meeting",
+        "rights_delay",
     ):
         assert f"{verb}:" in found, verb
 

@@ -46,6 +46,7 @@ from simulators.exchange.ews.xmlkit import (
     text_enum,
     words,
 )
+from simulators.exchange.meetings import appointment_state
 from simulators.exchange.model import CalendarItem, Occurrence
 from simulators.exchange.recurrence import localize
 from simulators.exchange.webdav.ical import calendar_text
@@ -249,8 +250,14 @@ CALENDAR = Kind(
                 text_writer("LegacyFreeBusyStatus", lambda v: v.busy_status),
             ),
             ("calendar:Location", text_writer("Location", lambda v: v.location)),
-            ("calendar:IsMeeting", const_writer("IsMeeting", "false")),
-            ("calendar:IsCancelled", const_writer("IsCancelled", "false")),
+            (
+                "calendar:IsMeeting",
+                text_writer("IsMeeting", lambda v: fmt_bool(v.master.is_meeting)),
+            ),
+            (
+                "calendar:IsCancelled",
+                text_writer("IsCancelled", lambda v: fmt_bool(v.master.cancelled)),
+            ),
             (
                 "calendar:IsRecurring",
                 text_writer("IsRecurring", lambda v: fmt_bool(v.original_start is not None)),
@@ -258,7 +265,7 @@ CALENDAR = Kind(
             ("calendar:MeetingRequestWasSent", const_writer("MeetingRequestWasSent", "false")),
             ("calendar:IsResponseRequested", const_writer("IsResponseRequested", "false")),
             ("calendar:CalendarItemType", text_writer("CalendarItemType", lambda v: v.item_type)),
-            ("calendar:MyResponseType", const_writer("MyResponseType", "Organizer")),
+            ("calendar:MyResponseType", text_writer("MyResponseType", lambda v: v.master.response)),
             ("calendar:Organizer", _organizer),
             ("calendar:Duration", text_writer("Duration", lambda v: fmt_duration(v.end - v.start))),
             (
@@ -266,7 +273,10 @@ CALENDAR = Kind(
                 text_writer("TimeZone", _zone_name),
             ),
             ("calendar:AppointmentSequenceNumber", const_writer("AppointmentSequenceNumber", "0")),
-            ("calendar:AppointmentState", const_writer("AppointmentState", "0")),
+            (
+                "calendar:AppointmentState",
+                text_writer("AppointmentState", lambda v: str(appointment_state(v.master))),
+            ),
             ("calendar:Recurrence", _recurrence),
             ("calendar:FirstOccurrence", _first),
             ("calendar:LastOccurrence", _last),

@@ -198,7 +198,7 @@ class Locator:
             mailbox = matches[0] if len(matches) == 1 else None
         if mailbox is None:
             raise LocateError(404, f"no mailbox {segment}")
-        if self.account is None or not self.account.has_full_access(mailbox.smtp):
+        if self.account is None or not self.store.has_full_access(self.account, mailbox.smtp):
             raise LocateError(403, f"no FullAccess on mailbox {mailbox.smtp}")
         self.asked.setdefault(mailbox.smtp, segment)
         return mailbox

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from simulators.exchange.mapi_props import message_text
+from simulators.exchange.meetings import appointment_state, meeting_status, response_status
 from simulators.exchange.model import CalendarItem, Contact, Folder, Item, Message, Occurrence
 from simulators.exchange.webdav.ical import (
     appointment_rrule,
@@ -284,7 +285,8 @@ _APPOINTMENT: dict[str, Getter] = {
     CALENDAR + "lastmodified": _modified,
     CALENDAR + "dtstamp": _modified,
     CALENDAR + "organizer": lambda r: _appt(r).organizer or None,
-    CALENDAR + "isorganizer": lambda r: True,
+    CALENDAR + "isorganizer": lambda r: _appt(r).response == "Organizer",
+    CALENDAR + "meetingstatus": lambda r: meeting_status(_appt(r)),
     CALENDAR + "duration": lambda r: int((_end(r) - _start(r)).total_seconds()),
     CALENDAR + "transparent": lambda r: "TRANSPARENT" if _busy(r) == "FREE" else "OPAQUE",
     CALENDAR + "timezoneid": lambda r: None,
@@ -295,7 +297,8 @@ _APPOINTMENT: dict[str, Getter] = {
         [appointment_rrule(_appt(r))] if r.occurrence is None and _appt(r).recurrence else None
     ),
     CALENDAR + "exdate": _exdates,
-    MAPI + "apptstateflags": lambda r: 0,
+    MAPI + "apptstateflags": lambda r: appointment_state(_appt(r)),
+    MAPI + "responsestatus": lambda r: response_status(_appt(r)),
 }
 
 

@@ -67,8 +67,28 @@ def test_the_issue_example_word_for_word() -> None:
         (Verdict.SET, {}, ["starts in this minute (12:00)", "lunch until 13:00:00", "(R3)"]),
         (
             Verdict.SET,
-            {"all_day": True, "end": local("00:00") + timedelta(days=1)},
-            ["all-day", "first poll of the day", "2026-01-06 00:00:00", "(R12)"],
+            {"all_day": True, "start": local("00:00"), "end": local("00:00") + timedelta(days=1)},
+            ["all-day", "began at 00:00:00", "first successful poll of its day", "(R12"],
+        ),
+        (
+            Verdict.SET,
+            {
+                "all_day": True,
+                "start": local("00:00"),
+                "end": local("00:00") + timedelta(days=1),
+                "last_good_poll": local("00:00") - timedelta(minutes=6),
+            },
+            ["last good poll 2026-01-04 23:54:00", "whatever the poll interval or catch-up"],
+        ),
+        (
+            Verdict.WAITING,
+            {"all_day": True, "start": local("00:00") + timedelta(days=1)},
+            ["all-day 'Lunch'", "first successful poll from 2026-01-06 00:00:00", "(R12)"],
+        ),
+        (
+            Verdict.PASSED,
+            {"all_day": True, "start": local("00:00")},
+            ["first poll of its day (from 00:00:00)", "without a keyword", "(R12)"],
         ),
         (
             Verdict.CAUGHT_UP,
@@ -107,6 +127,21 @@ def test_the_issue_example_word_for_word() -> None:
             ["gone from the calendar", "back to office", "(R11)"],
         ),
         (Verdict.REMOVED, {"keyword_lost": True}, ["lost its keyword", "(R11)"]),
+        (
+            Verdict.CANCELLED,
+            {"subject": "Canceled: Team Meeting", "keyword": "Meeting", "status": "meeting"},
+            ["cancelled meeting", "never sets presence", "keyword Meeting", "(R11)"],
+        ),
+        (
+            Verdict.CANCELLED,
+            {"back_to_office": True},
+            ["cancelled by its organizer while shown", "back to office", "(R11)"],
+        ),
+        (
+            Verdict.ORPHANED,
+            {"subject": "", "start": local("13:05"), "end": local("13:15"), "back_to_office": True},
+            ["the PBX shows lunch until 13:15:00", "engine was down", "back to office", "(R7)"],
+        ),
     ],
 )
 def test_sentence_names_the_facts(

@@ -893,6 +893,13 @@ def test_step_kinds_are_a_table() -> None:
         "check_mail",
         "search_contacts",
         "expect_contacts",
+        "restart_engine",
+        "restart_exchange",
+        "grant",
+        "revoke",
+        "add_user",
+        "client_set_presence",
+        "cancel_meeting",
     ]
 
 

@@ -1,4 +1,5 @@
-"""Every library scenario gives the same presence journal over EWS and WebDAV.
+"""Every library scenario for both variants gives the same presence journal over EWS
+and WebDAV.
 
 The variant only changes how appointments are read; the rules live in one place,
 so the journals (instant, user, status, return time, who set it) must match."""
@@ -14,7 +15,9 @@ from scenarios.run.environment import Environment
 from scenarios.run.runner import run_scenario
 
 LIBRARY = Path(__file__).parents[3] / "scenarios" / "library"
-FILES = sorted(LIBRARY.rglob("*.yaml"))
+# A file that names one variant shows what only that variant does (rights that only
+# EWS or only WebDAV uses); its description says why. It has no other journal to match.
+FILES = [p for p in sorted(LIBRARY.rglob("*.yaml")) if load_scenario(p).variant == "both"]
 
 
 @pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(LIBRARY)) for p in FILES])
