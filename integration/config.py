@@ -1,7 +1,7 @@
 """The engine's configuration file (TOML), read once and validated whole.
 
 Owns the file format, shaped like the PBX's admin screens ([exchange], [polling],
-[pbx], [smtp]), its defaults, and the typed, frozen settings the rest of the engine
+[pbx], [smtp]; [health] for the engine's own status page), its defaults, and the typed, frozen settings the rest of the engine
 receives. Every problem in a file is reported together, one line each, naming the
 file, the section and the key (``config.toml: [exchange] server_url: must be an
 http(s) URL``), so a support engineer fixes the file without reading code.
@@ -95,6 +95,14 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class HealthConfig:
+    """Where the engine answers ``GET /health`` (each user's polling state)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: a free port, written to the log
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     """Everything the engine reads from its configuration file."""
 
@@ -102,6 +110,7 @@ class EngineConfig:
     polling: PollingConfig = field(default_factory=PollingConfig)
     pbx: PbxConfig | None = None  # None: the engine runs embedded, beside the PBX
     smtp: SmtpConfig | None = None
+    health: HealthConfig | None = None  # None: no health endpoint
     path: Path | None = None  # the file it came from, for messages
 
 
@@ -193,7 +202,7 @@ class _Reader:
     # -- sections ---------------------------------------------------------------------
 
     def engine(self, data: dict[str, Any]) -> EngineConfig | None:
-        known = {"exchange", "polling", "pbx", "smtp"}
+        known = {"exchange", "polling", "pbx", "smtp", "health"}
         for key in data:
             if key not in known:
                 self.problems.append(f"{self.name}: [{key}]: unknown section{_hint(key, known)}")
@@ -201,9 +210,10 @@ class _Reader:
         polling = self.section(data, "polling", self.polling) or PollingConfig()
         pbx = self.section(data, "pbx", self.pbx)
         smtp = self.section(data, "smtp", self.smtp)
+        health = self.section(data, "health", self.health)
         if exchange is None:
             return None
-        return EngineConfig(exchange=exchange, polling=polling, pbx=pbx, smtp=smtp)
+        return EngineConfig(exchange=exchange, polling=polling, pbx=pbx, smtp=smtp, health=health)
 
     def section(
         self,
@@ -274,6 +284,15 @@ class _Reader:
 
     def pbx(self, s: _Section) -> PbxConfig:
         return PbxConfig(url=s.url("url", _MISSING))
+
+    def health(self, s: _Section) -> HealthConfig:
+        listen = s.string("listen", "127.0.0.1:0")
+        host, sep, port = listen.rpartition(":")
+        host = host.strip("[]")
+        if not sep or not host or not port.isdigit() or int(port) > 65535:
+            s.problem("listen", f"must be HOST:PORT such as '127.0.0.1:8181', not {listen!r}")
+            return HealthConfig()
+        return HealthConfig(host=host, port=int(port))
 
     def smtp(self, s: _Section) -> SmtpConfig:
         server = s.string("server", _MISSING)

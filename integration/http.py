@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import ssl
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING, Self, TypedDict
 from urllib.parse import SplitResult, urlsplit
@@ -155,3 +157,24 @@ def transport_failure(
             f"no answer from {url} within {timeout:g} s", mailbox=mailbox, code="timeout"
         )
     return SourceUnavailable(describe_transport_error(exc, url), mailbox=mailbox)
+
+
+MAX_RETRY_AFTER = 3600.0  # a server asking for more is taken to mean an hour
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds the server asks the client to wait (``Retry-After``: delta-seconds or an
+    HTTP date), capped at an hour; None when it asks nothing or nothing readable."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    wait = (when - datetime.now(UTC)).total_seconds()
+    return min(max(wait, 0.0), MAX_RETRY_AFTER)

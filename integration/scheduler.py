@@ -16,8 +16,15 @@ refuses impersonation is reported at every poll and never stops the others.
 
 Every poll's ``PollEvent`` carries the rules' decisions (``integration.decisions``).
 The log says what a person running the engine needs: one INFO line per presence
-change (user, old -> new, return time, rule, appointment) and one when a user's
-polling recovers after failed polls.
+change (user, old -> new, return time, rule, appointment), one WARNING when a user's
+polls start failing (the service, the failure, when it retries; repeats of the same
+failure only at DEBUG), and one INFO line when that user's polling recovers.
+
+Each user is on its own: a slow mailbox or a PBX that hangs holds only that user's
+poll (``run()`` never starts a second poll of a user whose last one still runs, and
+reads the directory beside the polls, not in front of them). When Exchange asks the
+engine to back off, ``integration.backoff`` holds every read until then. ``health()``
+says where each user stands (last good poll, failures in a row, next poll).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from functools import partial
 from typing import Literal
 
 from integration import rules
+from integration.backoff import Backoff
 from integration.decisions import Decision
 from integration.pbx import PbxError, PbxUser, PresenceGateway
 from integration.shard import Shard
@@ -39,6 +47,7 @@ from integration.sources.base import (
     CalendarSource,
     MailboxNotFound,
     SourceError,
+    SourceUnavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -77,6 +86,25 @@ class _UserSlot:
     subjects: dict[str, str] = field(default_factory=dict)  # last read, to name ended ones
     failures: int = 0  # polls in a row that did not read the calendar
     failing_since: datetime | None = None
+    last_error: str = ""
+    last_good: datetime | None = None  # the last poll that read the calendar
+    last_poll: datetime | None = None
+    next_poll: datetime | None = None  # when the real-time loop plans to poll it next
+
+    def health(self) -> dict[str, object]:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        return {
+            "extension": self.user.extension,
+            "mailbox": self.user.email,
+            "last_poll": iso(self.last_poll),
+            "last_good_poll": iso(self.last_good),
+            "failures_in_a_row": self.failures,
+            "failing_since": iso(self.failing_since),
+            "last_error": self.last_error or None,
+            "next_poll": iso(self.next_poll),
+        }
 
 
 def _skip_reason(user: PbxUser, system_enabled: bool) -> str | None:
@@ -119,8 +147,11 @@ class Engine:
         *,
         on_event: Callable[[PollEvent], None] | None = None,
         shard: Shard | None = None,
+        service: str = "Exchange",
     ) -> None:
         self.source = source
+        self.service = service  # how log lines name what the calendars are read from
+        self.backoff = Backoff()
         self.shard = shard  # None: every user; else only the users it owns
         self.pbx = pbx
         self.settings = settings or PollSettings()
@@ -142,6 +173,9 @@ class Engine:
             if reason is not None:
                 if self._skipped.get(user.extension) != reason:
                     self._skipped[user.extension] = reason
+                    log.warning(
+                        "user %s (%s) is not polled: %s", user.extension, user.email, reason
+                    )
                     self._emit(PollEvent(now, user.extension, user.email, "skipped", reason))
                 self._slots.pop(user.extension, None)
                 continue
@@ -165,12 +199,31 @@ class Engine:
     async def _poll(self, slot: _UserSlot, now: datetime) -> PollEvent:
         user = slot.user
         assert user.email is not None
+        slot.last_poll = now
+        held = self.backoff.holds(user.email, now)
+        if held is not None:  # the server asked for quiet: not read, so a gap (R3, R4)
+            return self._failed(
+                slot,
+                now,
+                "skipped",
+                f"not read: backing off until {held.isoformat()} as {self.service} asked "
+                f"({self.backoff.reason})",
+            )
         try:
             appointments = await self.source.read(user.email, now, now + self.settings.lookahead)
         except (MailboxNotFound, AccessDenied) as exc:
             # R1: reported, never stops the others; nothing was read, so a gap.
             return self._failed(slot, now, "skipped", str(exc))
         except SourceError as exc:
+            wait = exc.retry_after if isinstance(exc, SourceUnavailable) else None
+            if wait is not None and self.backoff.hold(now, wait, str(exc)):
+                log.warning(
+                    "%s asks to back off %.1f s (%s): no mailbox is read before %s",
+                    self.service,
+                    wait,
+                    exc.code or exc.message,
+                    self.backoff.until.isoformat() if self.backoff.until else "?",
+                )
             return self._failed(slot, now, "failed", str(exc))
         try:
             current = await self.pbx.presence(user.extension)
@@ -192,16 +245,17 @@ class Engine:
                 _log_change(user, current.status, command, subject)
         except PbxError as exc:
             # The state assumes its commands took effect: keep the old one (rules.py).
-            return self._failed(slot, now, "failed", str(exc))
+            return self._failed(slot, now, "failed", str(exc), "the PBX")
         if slot.failures:
             log.info(
-                "polling %s (%s) recovered after %d failed poll(s) since %s",
+                "polling %s (%s) recovered after %d poll(s) without a read since %s",
                 user.extension,
                 user.email,
                 slot.failures,
                 slot.failing_since.isoformat() if slot.failing_since else "?",
             )
-            slot.failures, slot.failing_since = 0, None
+            slot.failures, slot.failing_since, slot.last_error = 0, None, ""
+        slot.last_good = now
         slot.state = new_state
         slot.subjects = subjects
         detail = f"{len(appointments)} appointment(s)"
@@ -213,14 +267,54 @@ class Engine:
             )
         )
 
-    def _failed(self, slot: _UserSlot, now: datetime, outcome: Outcome, detail: str) -> PollEvent:
-        """A poll that read nothing (or could not send its commands): a gap (R3, R4)."""
+    def _failed(
+        self,
+        slot: _UserSlot,
+        now: datetime,
+        outcome: Outcome,
+        detail: str,
+        service: str | None = None,
+    ) -> PollEvent:
+        """A poll that read nothing (or could not send its commands): a gap (R3, R4).
+        Logged as a WARNING when the user's trouble starts or changes, else DEBUG."""
         slot.state = rules.poll_failed(slot.state, now)
         if slot.failures == 0:
             slot.failing_since = now
         slot.failures += 1
         user = slot.user
+        level = logging.DEBUG if detail == slot.last_error else logging.WARNING
+        slot.last_error = detail
+        log.log(
+            level,
+            "poll %s (%s) %s (%s): %s; next try at %s",
+            user.extension,
+            user.email,
+            outcome,
+            service or self.service,
+            detail,
+            self._retry_time(user.email, now).isoformat(),
+        )
         return self._emit(PollEvent(now, user.extension, user.email, outcome, detail))
+
+    def _retry_time(self, mailbox: str | None, now: datetime) -> datetime:
+        """The user's next poll, or later when the server asked to back off."""
+        retry = now + self.settings.interval
+        held = self.backoff.release_at(mailbox or "")
+        return max(retry, held) if held is not None else retry
+
+    def health(self) -> dict[str, object]:
+        """Where every polled user stands, for the health endpoint."""
+        users = [slot.health() for slot in self._slots.values()]
+        failing = sum(1 for u in users if u["failures_in_a_row"])
+        return {
+            "status": "ok" if not failing else "degraded",
+            "service": self.service,
+            "users_polled": len(users),
+            "users_failing": failing,
+            "backing_off_until": self.backoff.until.isoformat() if self.backoff.until else None,
+            "skipped": [{"extension": k, "reason": v} for k, v in sorted(self._skipped.items())],
+            "users": users,
+        }
 
     async def _send(self, user: PbxUser, command: rules.Command, subject: str | None) -> None:
         about = f"{command.reason}: {subject!r}" if subject is not None else str(command.reason)
@@ -238,10 +332,6 @@ class Engine:
             )
 
     def _emit(self, event: PollEvent) -> PollEvent:
-        if event.outcome != "ok":
-            log.warning(
-                "%s %s (%s): %s", event.outcome, event.extension, event.mailbox, event.detail
-            )
         self._on_event(event)
         return event
 
@@ -251,22 +341,35 @@ class Engine:
         stop: asyncio.Event,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        """Poll until ``stop`` is set, each user once per interval, spread evenly."""
-        interval = self.settings.interval.total_seconds()
+        """Poll until ``stop`` is set, each user once per interval, spread evenly.
+
+        The directory is read beside the polls: each cycle polls the users the last
+        finished read gave, and starts the next read, so a slow or hung PBX never
+        delays a cycle (only the very first waits for a directory)."""
         loop = asyncio.get_running_loop()
         tasks: dict[str, asyncio.Task[PollEvent]] = {}  # running polls by extension
+        slots: list[_UserSlot] = []
+        directory: asyncio.Task[list[_UserSlot]] | None = None
         while not stop.is_set():
+            if directory is None or directory.done():
+                if directory is not None:
+                    slots = self._directory_result(directory, slots)
+                directory = asyncio.create_task(self.refresh_users(now()))
+                if not slots and not await _first(directory, stop):
+                    slots = self._directory_result(directory, slots)
+                    directory = None
+            interval = self.settings.interval.total_seconds()  # may change on reload
             cycle_start = loop.time()
-            try:
-                slots = await self.refresh_users(now())
-            except PbxError as exc:
-                log.error("cannot read the PBX directory: %s", exc)
-                slots = []
-            for slot, offset in zip(slots, poll_offsets(len(slots), interval), strict=True):
+            offsets = poll_offsets(len(slots), interval)
+            wall = now()
+            for slot, offset in zip(slots, offsets, strict=True):
+                slot.next_poll = wall + timedelta(seconds=offset)
+            for slot, offset in zip(slots, offsets, strict=True):
                 delay = cycle_start + offset - loop.time()
                 if delay > 0 and await _wait(stop, delay):
                     break
                 extension = slot.user.extension
+                slot.next_poll = now() + self.settings.interval
                 if extension in tasks:
                     continue  # its previous poll is still running: don't pile up
                 task = asyncio.create_task(self._poll(slot, now()))
@@ -275,8 +378,35 @@ class Engine:
             remaining = cycle_start + interval - loop.time()
             if remaining > 0:
                 await _wait(stop, remaining)
+        if directory is not None and not directory.done():
+            directory.cancel()
         if tasks:
             await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+    def _directory_result(
+        self, directory: asyncio.Task[list[_UserSlot]], previous: list[_UserSlot]
+    ) -> list[_UserSlot]:
+        """The users a finished directory read gave, or the previous ones if it failed."""
+        if directory.cancelled():
+            return previous
+        exc = directory.exception()
+        if exc is None:
+            return directory.result()
+        if isinstance(exc, PbxError):
+            log.error("cannot read the PBX directory: %s; polling the users known so far", exc)
+        else:
+            log.error("reading the PBX directory failed: %r; polling the users known so far", exc)
+        return previous
+
+
+async def _first(directory: asyncio.Task[list[_UserSlot]], stop: asyncio.Event) -> bool:
+    """Wait for the engine's first directory read, or for ``stop``; True when stopped."""
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({directory, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    return stop.is_set()
 
 
 def _log_change(user: PbxUser, old: str, command: rules.Command, subject: str | None) -> None:

@@ -35,6 +35,7 @@ from integration.http import (
     check_http_url,
     exchange_client,
     exchange_login,
+    retry_after,
     transport_failure,
 )
 from integration.sources.base import (
@@ -516,7 +517,12 @@ class EwsCalendarSource(ExchangeHttpClient):
         reason = response.reason_phrase or ""
         code = f"HTTP {status}"
         if status >= 500:
-            raise SourceUnavailable(f"server error {reason}".strip(), mailbox=mailbox, code=code)
+            raise SourceUnavailable(
+                f"server error {reason}".strip(),
+                mailbox=mailbox,
+                code=code,
+                retry_after=retry_after(response),
+            )
         if status == 403:
             raise AccessDenied(f"forbidden for {self.username}", mailbox=mailbox, code=code)
         if 300 <= status < 400:

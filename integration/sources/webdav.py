@@ -35,6 +35,7 @@ from integration.http import (
     check_http_url,
     exchange_client,
     exchange_login,
+    retry_after,
 )
 from integration.sources.base import (
     AccessDenied,
@@ -306,7 +307,7 @@ class WebDavCalendarSource(ExchangeHttpClient):
                 f"{what}: server error {words}".strip(),
                 mailbox=mailbox,
                 code=code,
-                retry_after=_retry_after(response),
+                retry_after=retry_after(response),
             )
         if 300 <= status < 400:
             target = response.headers.get("location", "?")
@@ -353,8 +354,3 @@ def _server_words(response: httpx.Response) -> str:
     gist = " ".join(text.split())[:300]
     reason = response.reason_phrase or ""
     return f"{reason}: {gist}" if gist and gist != reason else reason
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "").strip()
-    return float(value) if value.isdigit() else None

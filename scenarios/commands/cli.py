@@ -204,11 +204,14 @@ def _engine(config_path: str, shard_text: str | None = None) -> int:
         return EXIT_INVALID
 
     async def forever() -> None:
-        stop = asyncio.Event()
+        stop, reload = asyncio.Event(), asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_engine(config, stop, shard=shard)
+        loop.add_signal_handler(signal.SIGHUP, reload.set)  # re-read the configuration
+        await run_engine(
+            config, stop, shard=shard, reload=reload, load=lambda: load_config(config_path)
+        )
 
     asyncio.run(forever())
     return EXIT_OK

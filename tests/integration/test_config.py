@@ -364,3 +364,20 @@ def test_the_documented_example_loads(tmp_path: Path) -> None:
     assert config.polling.concurrency == 50
     assert config.pbx is not None and config.smtp is not None
     assert config.smtp.security == "starttls" and config.smtp.port == 587
+
+
+def test_health_section(tmp_path: Path) -> None:
+    assert load_config_text(MINIMAL, tmp_path).health is None
+    config = load_config_text(MINIMAL + '\n[health]\nlisten = "0.0.0.0:8181"\n', tmp_path)
+    assert config.health is not None and (config.health.host, config.health.port) == (
+        "0.0.0.0",
+        8181,
+    )
+    default = load_config_text(MINIMAL + "\n[health]\n", tmp_path).health
+    assert default is not None and (default.host, default.port) == ("127.0.0.1", 0)
+    for bad in ("8181", "host:", "host:99999", ":80"):
+        with pytest.raises(ConfigError) as caught:
+            load_config_text(MINIMAL + f'\n[health]\nlisten = "{bad}"\n', tmp_path)
+        assert caught.value.problems == [
+            f"config.toml: [health] listen: must be HOST:PORT such as '127.0.0.1:8181', not {bad!r}"
+        ]

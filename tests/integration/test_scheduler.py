@@ -4,12 +4,13 @@ over real sockets (EWS site, the PBX's HTTP API)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integration.pbx import HttpPbxGateway
+from integration.pbx import HttpPbxGateway, PbxPresence, PbxUser
 from integration.scheduler import Engine, PollEvent, PollSettings, poll_offsets
 from integration.sources.ews import EwsCalendarSource
 from simulators.exchange.seed import Seed, SeedAppointment, SeedMailbox, apply_seed
@@ -123,18 +124,23 @@ def test_log_says_each_presence_change_and_when_polling_recovers(
     world: tuple[RunningSite, Pbx, PbxServer], caplog: pytest.LogCaptureFixture
 ) -> None:
     site, pbx, server = world
+    t0 = datetime.now(UTC)
+    events: list[PollEvent] = []
 
     async def main() -> list[PollEvent]:
         source = EwsCalendarSource(site.ews_url, "OSOMX@domain.net", "secret")
         gateway = HttpPbxGateway(server.url)
-        engine = Engine(source, gateway, PollSettings(catch_up=True))
+        engine = Engine(source, gateway, PollSettings(catch_up=True), on_event=events.append)
         try:
-            first = await engine.poll_all(datetime.now(UTC))  # catches up the lunch
+            first = await engine.poll_all(t0)  # catches up the lunch
+            # IIS answers 503 with Retry-After (the window's rest, ~300 s): the engine
+            # holds every read until then, and a little longer per mailbox (jitter).
             site.faults.add("ews", "unavailable", timedelta(minutes=5))
-            await engine.poll_all(datetime.now(UTC))
-            await engine.poll_all(datetime.now(UTC))
+            await engine.poll_all(t0 + timedelta(seconds=30))
+            await engine.poll_all(t0 + timedelta(seconds=60))
             site.faults.clear()
-            await engine.poll_all(datetime.now(UTC))
+            await engine.poll_all(t0 + timedelta(seconds=90))  # still held back
+            await engine.poll_all(t0 + timedelta(minutes=7))
             return first
         finally:
             await source.aclose()
@@ -142,17 +148,88 @@ def test_log_says_each_presence_change_and_when_polling_recovers(
 
     with caplog.at_level("INFO", logger="integration.scheduler"):
         first = asyncio.run(main())
-    info = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    info = [m for level, m in messages if level == "INFO"]
     changes = [m for m in info if m.startswith("presence ")]
     assert len(changes) == 1
     assert changes[0].startswith("presence 100 (user0@domain.net): office -> lunch until ")
     assert changes[0].endswith("[R3 catch_up: 'Lunch']")
+    warnings = [m for level, m in messages if level == "WARNING"]
+    backoff = [m for m in warnings if "asks to back off" in m]
+    assert len(backoff) == 1
+    assert re.match(r"Exchange asks to back off (299|300)\.0 s \(HTTP 503\)", backoff[0])
+    # Per user: one WARNING when its trouble starts (the failure, when it retries),
+    # one when it changes (held back), never the same twice in a row.
+    mine = [m for m in warnings if m.startswith("poll 100 (user0@domain.net)")]
+    assert len(mine) == 2
+    assert "failed (Exchange): user0@domain.net: server error Service Unavailable" in mine[0]
+    assert "; next try at " in mine[0]
+    assert "skipped (Exchange): not read: backing off until " in mine[1]
+    outcomes = [e.outcome for e in events if e.extension == "100"]
+    assert outcomes == ["ok", "failed", "skipped", "skipped", "ok"]
     recovered = [m for m in info if "recovered" in m]
     assert len(recovered) == USERS
     assert any(
-        m.startswith("polling 100 (user0@domain.net) recovered after 2 failed poll(s) since ")
+        m.startswith("polling 100 (user0@domain.net) recovered after 3 poll(s) without a read")
         for m in recovered
     )
     # The poll's event carries the rules' decisions.
     (lunch,) = [d for e in first if e.extension == "100" for d in e.decisions]
     assert (lunch.subject, lunch.verdict, lunch.rule) == ("Lunch", "caught_up", "R3")
+
+
+class _HangingDirectory:
+    """A PBX whose directory answers once and then never again (a hung PBX API);
+    presence reads still answer."""
+
+    def __init__(self, users: list[PbxUser]) -> None:
+        self._users = users
+        self.directory_reads = 0
+
+    async def system_calendar_integration(self) -> bool:
+        return True
+
+    async def users(self) -> list[PbxUser]:
+        self.directory_reads += 1
+        if self.directory_reads > 1:
+            await asyncio.Event().wait()  # hangs until cancelled
+        return self._users
+
+    async def presence(self, extension: str) -> PbxPresence:
+        return PbxPresence("office", None, "pbx")
+
+    async def set_presence(self, extension: str, *args: object, **kwargs: object) -> PbxPresence:
+        return PbxPresence("office", None, "engine")
+
+
+class _EmptyCalendars:
+    def __init__(self) -> None:
+        self.reads: list[str] = []
+
+    async def read(self, mailbox: str, start: datetime, end: datetime) -> list[object]:
+        self.reads.append(mailbox)
+        return []
+
+
+def test_a_hung_pbx_directory_does_not_stall_polling() -> None:
+    users = [PbxUser(str(100 + i), f"U{i}", f"u{i}@domain.net") for i in range(3)]
+    pbx, source = _HangingDirectory(users), _EmptyCalendars()
+    engine = Engine(source, pbx, PollSettings(interval=timedelta(seconds=0.2)))  # type: ignore[arg-type]
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        runner = asyncio.create_task(engine.run(stop))
+        await asyncio.sleep(1.5)
+        stop.set()
+        await asyncio.wait_for(runner, 5)
+
+    asyncio.run(main())
+    # The directory hung from its second read on; every cycle still polled everyone.
+    assert pbx.directory_reads == 2
+    for user in users:
+        assert source.reads.count(user.email) >= 4
+    health = engine.health()
+    assert health["status"] == "ok" and health["users_polled"] == 3
+    row = health["users"][0]  # type: ignore[index]
+    assert row["extension"] == "100" and row["failures_in_a_row"] == 0
+    assert row["last_good_poll"] is not None and row["next_poll"] is not None
