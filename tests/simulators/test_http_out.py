@@ -90,3 +90,20 @@ def test_the_realm_is_the_host_asked_for(ews: EwsServer) -> None:
     answer = ews.post(b"<x/>", auth=None, headers={"Host": "mail.w03ex07.net:8443"})
     assert answer.status_code == 401
     assert answer.headers["www-authenticate"] == 'Basic realm="mail.w03ex07.net"'
+
+
+def test_a_bug_inside_webdav_is_iis_500_without_internals(
+    ews: EwsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulators.exchange.webdav.provider import ExchangeProvider
+
+    def broken(self: object, path: str, environ: object) -> object:
+        raise RuntimeError("secret-internal-detail at /srv/store.py")
+
+    monkeypatch.setattr(ExchangeProvider, "get_resource_inst", broken)
+    answer = ews.post(b"", method="PROPFIND", path=f"/exchange/{ALICE}/")
+    assert answer.status_code == 500
+    assert "500 - Internal server error." in answer.text
+    for leak in ("secret-internal-detail", "RuntimeError", "wsgidav", "Traceback", ".py"):
+        assert leak not in answer.text, leak
+    assert answer.headers["server"] == "Microsoft-IIS/7.0"
