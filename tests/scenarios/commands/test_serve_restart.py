@@ -145,7 +145,12 @@ def test_a_restart_keeps_addresses_certificates_and_the_engine_polls_again(
     try:
         wait_for(lambda: {r["impersonated"] for r in good_reads(first)} >= {"user1@domain.net"})
         serving.stop()  # Exchange goes down: the engine's polls fail meanwhile
-        time.sleep(0.5)  # a real pause between stop and start; nothing is asserted on it
+        wait_for(
+            lambda: all(
+                f"poll {user} failed" in engine_log.read_text()
+                for user in ("100 (user1@domain.net)", "101 (user2@domain.net)")
+            )
+        )
         again = serving.start()
         restarted = time.monotonic()
         assert again == first  # same addresses, CA and engine configuration
@@ -165,7 +170,11 @@ def test_a_restart_keeps_addresses_certificates_and_the_engine_polls_again(
         engine.send_signal(signal.SIGTERM)
         code = engine.wait(timeout=20)
     assert code == 0, engine_log.read_text()
-    assert "Traceback" not in engine_log.read_text()
+    text = engine_log.read_text()
+    assert "Traceback" not in text
+    # The operator reads the outage and the recovery, one line each per user.
+    for user in ("100 (user1@domain.net)", "101 (user2@domain.net)"):
+        assert f"polling {user} recovered after" in text, text
     # Within one interval (plus the time a loaded machine takes to answer a poll).
     assert resumed < INTERVAL + 4, f"polling resumed {resumed:.1f} s after the restart"
 
