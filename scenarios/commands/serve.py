@@ -173,15 +173,26 @@ def _taken(host: str, port: int) -> bool:
     return False
 
 
+FLAGS = {
+    "site": "--port",
+    "smtp": "--smtp-port",
+    "smtps": "--smtps-port",
+    "pbx": "--pbx-port",
+    "control": "--control-port",
+}
+
+
 def _listening(what: str, host: str, ports: dict[str, int], start: Callable[[], T]) -> T:
-    """``start()``, with a bind failure told as the address that could not be had."""
+    """``start()``, with a bind failure told as the address that could not be had
+    and the option that sets it."""
     try:
         return start()
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
             raise
-        busy = [f"{name} {host}:{port}" for name, port in ports.items() if _taken(host, port)]
-        where = ", ".join(busy) or ", ".join(f"{n} {host}:{p}" for n, p in ports.items())
+        busy = {n: p for n, p in ports.items() if _taken(host, p)} or ports
+        shown = f"[{host}]" if ":" in host else host
+        where = ", ".join(f"{shown}:{port} ({FLAGS[name]})" for name, port in busy.items())
         reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
         raise ServeError(f"cannot listen for {what} on {where}: {reason}") from None
 

@@ -213,16 +213,22 @@ def test_every_port_can_be_pinned(tmp_path: Path) -> None:
     assert ready["control"] == f"http://127.0.0.1:{ports['control']}/control/"
 
 
-def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("flag", "what"),
+    [("--pbx-port", "the PBX API"), ("--smtps-port", "SMTP")],
+)
+def test_a_taken_port_is_a_clear_error(tmp_path: Path, flag: str, what: str) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
-        server = Serving(tmp_path, "--pbx-port", str(taken))
+        server = Serving(tmp_path, flag, str(taken))
         done = subprocess.run(server.command(), capture_output=True, timeout=60, env=os.environ)
     assert done.returncode == 2
     error = done.stderr.decode()
-    assert f"harness serve: cannot listen for the PBX API on pbx 127.0.0.1:{taken}" in error
-    assert "address already in use" in error
+    assert error.splitlines()[-1] == (
+        f"harness serve: cannot listen for {what} on 127.0.0.1:{taken} ({flag}): "
+        "address already in use"
+    )
     assert "Traceback" not in error
     assert not server.ready.exists()
