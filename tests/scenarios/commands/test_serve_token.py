@@ -79,3 +79,14 @@ def test_loopback_without_token_stays_open_off_loopback_one_is_made(tmp_path: Pa
     # Kept for the next start, so the engine's configuration stays valid.
     assert ServeState(tmp_path / "state").token(None, needed=True) == made
     assert ServeState(tmp_path / "state").token("given", needed=True) == "given"
+
+
+def test_the_openapi_description_names_the_bearer_scheme(ready: dict[str, str]) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    spec = httpx.get(ready["control"] + "openapi.json", headers=auth).json()
+    assert spec["components"]["securitySchemes"]["token"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": spec["components"]["securitySchemes"]["token"]["description"],
+    }
+    assert {"token": []} in spec["security"]
