@@ -380,9 +380,16 @@ def serve(
         print(f"harness serve: {exc}", file=sys.stderr)
         return 2
     if ready_file:
-        # Replaced in one step (readers never see half a file); owner-readable only,
-        # like engine.toml: it may name the token.
-        write_private(Path(ready_file), json.dumps(ready, indent=2))
+        try:
+            # Replaced in one step (readers never see half a file); owner-readable only,
+            # like engine.toml: it may name the token.
+            write_private(Path(ready_file), json.dumps(ready, indent=2))
+        except OSError as exc:
+            stop_serving()
+            print(
+                f"harness serve: --ready-file {ready_file}: {exc.strerror or exc}", file=sys.stderr
+            )
+            return 2
     print(json.dumps(ready, indent=2), flush=True)
 
     stop = threading.Event()

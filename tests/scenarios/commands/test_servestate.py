@@ -129,3 +129,18 @@ def test_harness_serve_with_an_unusable_state_dir_exits_2(tmp_path: Path) -> Non
     error = done.stderr.decode()
     assert error.startswith(f"harness serve: --state-dir {blocker}:"), error
     assert "Traceback" not in error
+
+
+def test_a_ready_file_that_cannot_be_written_exits_2(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "ready.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "scenarios.commands.cli", "serve", "--ready-file", str(target)],
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    error = done.stderr.decode()
+    assert error.splitlines()[-1] == (
+        f"harness serve: --ready-file {target}: No such file or directory"
+    )
+    assert "Traceback" not in error
