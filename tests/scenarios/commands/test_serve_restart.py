@@ -107,6 +107,9 @@ def serving(tmp_path: Path) -> Iterator[Serving]:
 
 
 def served_certificate(url: str) -> bytes:
+    """The certificate served at an https URL or an implicit-TLS ``host:port``."""
+    if "://" not in url:
+        url = f"tls://{url}"
     host, port = httpx.URL(url).host, httpx.URL(url).port
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -132,6 +135,7 @@ def test_a_restart_keeps_addresses_certificates_and_the_engine_polls_again(
 ) -> None:
     first = serving.start()
     certificate = served_certificate(first["ews"])
+    smtps_certificate = served_certificate(first["smtps"])
     ca = Path(first["ca_cert"]).read_bytes()
     config = Path(first["engine_config"])
     assert stat.S_IMODE(config.stat().st_mode) == 0o600  # it holds passwords
@@ -156,6 +160,7 @@ def test_a_restart_keeps_addresses_certificates_and_the_engine_polls_again(
         assert again == first  # same addresses, CA and engine configuration
         assert Path(again["ca_cert"]).read_bytes() == ca
         assert served_certificate(again["ews"]) == certificate
+        assert served_certificate(again["smtps"]) == smtps_certificate
         # The engine was never told: it reads both mailboxes again by itself.
         wait_for(
             lambda: (
