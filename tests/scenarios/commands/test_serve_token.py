@@ -90,3 +90,32 @@ def test_the_openapi_description_names_the_bearer_scheme(ready: dict[str, str]) 
         "description": spec["components"]["securitySchemes"]["token"]["description"],
     }
     assert {"token": []} in spec["security"]
+
+
+def test_off_loopback_a_token_is_made_up_and_required(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Served on loopback all the same (tests reach nothing else); only the decision
+    # whether the address is loopback is made to answer as for a LAN address.
+    import scenarios.commands.serve as serve_module
+
+    monkeypatch.setattr(serve_module, "is_loopback", lambda host: False)
+    options = ServeOptions(state_dir=str(tmp_path / "state"))
+    _served, ready, stop = start_serving(_demo(), options=options)
+    try:
+        token = ready["token"]
+        assert len(token) >= 32
+        assert httpx.get(ready["pbx"] + "api/users").status_code == 401
+        assert httpx.get(ready["control"] + "status").status_code == 401
+        auth = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(ready["pbx"] + "api/users", headers=auth).status_code == 200
+        config = load_config(ready["engine_config"])
+        assert config.pbx is not None and config.pbx.token == token
+    finally:
+        stop()
+    # The next start keeps it: the engine's configuration stays valid.
+    _served, again, stop = start_serving(_demo(), options=options)
+    try:
+        assert again["token"] == token
+    finally:
+        stop()
