@@ -41,7 +41,19 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the simulators in real time")
     serve.add_argument("--seed", metavar="FILE", help="scenario or seed file to load")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=0, help="HTTPS port (0: a free one)")
+    serve.add_argument("--port", type=_port, help="HTTPS port (0: a free one)")
+    serve.add_argument("--smtp-port", type=_port, help="SMTP port, STARTTLS (0: a free one)")
+    serve.add_argument("--smtps-port", type=_port, help="SMTP port, implicit TLS (0: free)")
+    serve.add_argument("--pbx-port", type=_port, help="the PBX API's port (0: a free one)")
+    serve.add_argument("--control-port", type=_port, help="the control API's port (0: free)")
+    serve.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="keep the CA, keys, ports and token here: serving again looks like a restart",
+    )
+    serve.add_argument(
+        "--token", help="the PBX and control APIs' token (made up when bound off loopback)"
+    )
     serve.add_argument("--ready-file", metavar="PATH", help="write the endpoints here as JSON")
 
     engine = commands.add_parser("engine", help="run the sync engine in real time")
@@ -91,6 +103,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0..65535)")
+    return port
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -111,9 +133,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return _run(args.paths, args.variant, args.verbose, args.explain)
         if args.command == "serve":
-            from scenarios.commands.serve import serve
+            from scenarios.commands.serve import ServeOptions, serve
 
-            return serve(args.seed, args.host, args.port, args.ready_file)
+            options = ServeOptions(
+                host=args.host,
+                port=args.port,
+                smtp_port=args.smtp_port,
+                smtps_port=args.smtps_port,
+                pbx_port=args.pbx_port,
+                control_port=args.control_port,
+                state_dir=args.state_dir,
+                token=args.token,
+            )
+            return serve(args.seed, ready_file=args.ready_file, options=options)
         if args.command == "engine":
             return _engine(args.config, args.shard)
         if args.command == "bench":
