@@ -181,17 +181,25 @@ def _axis_step(c: _Canvas) -> int:
 
 
 def _faults(c: _Canvas, top: int, bottom: int) -> None:
+    taken: list[tuple[float, float, int]] = []  # labels so far: x from, x to, row
     for fault in c.t.faults:
         if not c.visible(fault.start, fault.end):
             continue
         x1, x2 = c.clamp(fault.start), c.clamp(fault.end)
         text = f"{fault.service} {fault.kind}"
         tip = f"fault: {text} {c.local(fault.start)} - {c.local(fault.end)}"
+        # Windows that overlap would print their labels over each other: next row down.
+        left, right = x1 + 3, x1 + 3 + len(text) * 5.6
+        row = 0
+        while any(row == r and left < b and a < right for a, b, r in taken):
+            row += 1
+        taken.append((left, right, row))
         c.add(
             f'<g class="tl-faultwindow"><title>{esc(tip)}</title>'
             f'<rect class="tl-fault" x="{num(x1)}" y="{top}" '
             f'width="{num(max(x2 - x1, 1.5))}" height="{bottom - top}"/>'
-            f'<text class="tl-faulttext" x="{num(x1 + 3)}" y="{top + 10}">{esc(text)}</text></g>'
+            f'<text class="tl-faulttext" x="{num(left)}" y="{top + 10 + 11 * row}">'
+            f"{esc(text)}</text></g>"
         )
 
 
