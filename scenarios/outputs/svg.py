@@ -32,6 +32,10 @@ from scenarios.outputs.lanes import (
 from scenarios.outputs.svgstyle import STATUS_COLOURS, STYLE, UNKNOWN_STATUS, esc, fit, num
 from scenarios.outputs.svgstyle import legend as draw_legend
 
+# Labels of failed expectations: at most this wide (the tooltip has the whole text),
+# in at most this many rows when marks are close together.
+FAIL_LABEL_MAX = 560
+FAIL_LABEL_ROWS = 3
 # Axis steps in seconds: the smallest that leaves room for each label.
 AXIS_STEPS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
@@ -463,23 +467,33 @@ def _mail(c: _Canvas, mail: Mark, top: int) -> None:
 
 
 def _failures(c: _Canvas, marks: Iterable[Mark], top: int, bottom: int, event_top: int) -> None:
+    """Each failed expectation: a line across the lane, a marker, and a label. Labels of
+    marks close together go up a row each (over the presence bar, then the
+    appointments) rather than over each other; with every row taken, the marker and
+    its tooltip are left alone, without a label."""
     shown = sorted((m for m in marks if c.visible(m.at, m.at)), key=lambda m: m.at)
-    for index, mark in enumerate(shown):
+    base = event_top + c.layout.event_row - 5
+    ends: list[float] = []  # per label row, where its last label ends
+    for mark in shown:
         x = c.x(mark.at)
-        room = (c.x(shown[index + 1].at) if index + 1 < len(shown) else c.x1) - x - 12
-        y = event_top + c.layout.event_row - 5
-        label = fit(mark.text, room, 5.8)
+        label = fit(mark.text, min(c.x1 - x - 12, FAIL_LABEL_MAX), 5.8)
+        left, right = x + 7, x + 7 + len(label) * 5.8
+        row = next((i for i, end in enumerate(ends) if left >= end + 6), None)
+        if row is None and len(ends) < FAIL_LABEL_ROWS:
+            row = len(ends)
+            ends.append(0.0)
+        text = ""
+        if label and row is not None:
+            ends[row] = right
+            text = (
+                f'<text class="tl-faillabel" x="{num(left)}" y="{num(base - 11 * row)}">'
+                f"{esc(label)}</text>"
+            )
         c.add(
             f'<g class="tl-failure"><title>{esc("failed at " + c.local(mark.at) + ": " + mark.text)}'
             "</title>"
             f'<line class="tl-failline" x1="{num(x)}" y1="{top}" x2="{num(x)}" y2="{bottom}"/>'
-            f'<path class="tl-fail" d="M{num(x)} {num(y - 9)}l5 9h-10z"/>'
-            + (
-                f'<text class="tl-faillabel" x="{num(x + 7)}" y="{num(y)}">{esc(label)}</text>'
-                if label
-                else ""
-            )
-            + "</g>"
+            f'<path class="tl-fail" d="M{num(x)} {num(base - 9)}l5 9h-10z"/>' + text + "</g>"
         )
 
 

@@ -22,7 +22,9 @@
   }
   document.querySelectorAll(".filterable").forEach(function (block) {
     block.querySelectorAll("input[type=search], select").forEach(function (field) {
+      // "input" while typing; "change" from a choice, and from a search box cleared.
       field.addEventListener("input", function () { apply(block); });
+      field.addEventListener("change", function () { apply(block); });
     });
   });
   var failing = document.getElementById("failing-only");
