@@ -73,7 +73,8 @@ def _summary(counts: dict[str, int], total: int) -> str:
     text = (
         f'<p class="summary" id="summary"><span class="{cls}">'
         f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} harness errors"
-        f'</span> <span class="muted">of {total} runs (scenario file and variant); '
+        f'</span> <span class="muted">of {total} run{"" if total == 1 else "s"} '
+        "(scenario file and variant); "
         f"written {generated}</span></p>"
     )
     if bad:

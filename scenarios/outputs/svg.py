@@ -124,11 +124,12 @@ def render(timeline: Timeline, layout: Layout | None = None) -> str:
     ]
     height = legend[1] + 14 * len(notes) + (6 if notes else 0)
     _axis(canvas, lanes_top, lanes_bottom)
-    _faults(canvas, lanes_top, lanes_bottom)
+    fault_labels = _faults(canvas, lanes_top, lanes_bottom)
     if not timeline.lanes:
         canvas.add(f'<text class="tl-s" x="{canvas.x0}" y="{lanes_top + 14}">no users</text>')
     for lane, top, rows in lane_blocks:
         _lane(canvas, lane, top, rows)
+    canvas.parts.extend(fault_labels)  # over the lanes: an appointment bar hides none
     _now(canvas, lanes_top, lanes_bottom)
     canvas.add('<g class="tl-legend">')
     canvas.parts.extend(legend[0])
@@ -184,8 +185,10 @@ def _axis_step(c: _Canvas) -> int:
     return AXIS_STEPS[-1] * max(1, int(c.span / AXIS_STEPS[-1] / room) + 1)
 
 
-def _faults(c: _Canvas, top: int, bottom: int) -> None:
+def _faults(c: _Canvas, top: int, bottom: int) -> list[str]:
+    """The windows (drawn now, under the lanes) and their labels (to draw over them)."""
     taken: list[tuple[float, float, int]] = []  # labels so far: x from, x to, row
+    labels: list[str] = []
     for fault in c.t.faults:
         if not c.visible(fault.start, fault.end):
             continue
@@ -201,10 +204,13 @@ def _faults(c: _Canvas, top: int, bottom: int) -> None:
         c.add(
             f'<g class="tl-faultwindow"><title>{esc(tip)}</title>'
             f'<rect class="tl-fault" x="{num(x1)}" y="{top}" '
-            f'width="{num(max(x2 - x1, 1.5))}" height="{bottom - top}"/>'
-            f'<text class="tl-faulttext" x="{num(left)}" y="{top + 10 + 11 * row}">'
-            f"{esc(text)}</text></g>"
+            f'width="{num(max(x2 - x1, 1.5))}" height="{bottom - top}"/></g>'
         )
+        labels.append(
+            f'<text class="tl-faulttext" x="{num(left)}" y="{top + 10 + 11 * row}">'
+            f"<title>{esc(tip)}</title>{esc(text)}</text>"
+        )
+    return labels
 
 
 def _now(c: _Canvas, top: int, bottom: int) -> None:
@@ -474,10 +480,17 @@ def _failures(c: _Canvas, marks: Iterable[Mark], top: int, bottom: int, event_to
     shown = sorted((m for m in marks if c.visible(m.at, m.at)), key=lambda m: m.at)
     base = event_top + c.layout.event_row - 5
     ends: list[float] = []  # per label row, where its last label ends
-    for mark in shown:
-        x = c.x(mark.at)
-        label = fit(mark.text, min(c.x1 - x - 12, FAIL_LABEL_MAX), 5.8)
-        left, right = x + 7, x + 7 + len(label) * 5.8
+    xs = [c.x(m.at) for m in shown]
+    for index, mark in enumerate(shown):
+        x = xs[index]
+        # A label starts right of the markers that follow close on its own.
+        after = x
+        for later in xs[index + 1 :]:
+            if later - after >= 14:
+                break
+            after = later
+        label = fit(mark.text, min(c.x1 - after - 12, FAIL_LABEL_MAX), 5.8)
+        left, right = after + 7, after + 7 + len(label) * 5.8
         row = next((i for i, end in enumerate(ends) if left >= end + 6), None)
         if row is None and len(ends) < FAIL_LABEL_ROWS:
             row = len(ends)
