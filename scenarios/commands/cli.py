@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="USER",
         help="print, per poll, the engine's decision on each appointment of USER (extension)",
     )
+    from scenarios.outputs.write import output_file
+
+    run.add_argument("--report", type=output_file, metavar="FILE.html", help="an HTML report")
+    run.add_argument("--junit", type=output_file, metavar="FILE.xml", help="JUnit XML for CI")
+    run.add_argument("--json", type=output_file, metavar="FILE", help="every result as JSON")
 
     serve = commands.add_parser("serve", help="run the simulators in real time")
     serve.add_argument("--seed", metavar="FILE", help="scenario or seed file to load")
@@ -131,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "run":
-            return _run(args.paths, args.variant, args.verbose, args.explain)
+            outputs = {"report": args.report, "junit": args.junit, "json": args.json}
+            return _run(args.paths, args.variant, args.verbose, args.explain, outputs)
         if args.command == "serve":
             from scenarios.commands.serve import ServeOptions, serve
 
@@ -195,9 +201,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_INVALID  # pragma: no cover - argparse requires a command
 
 
-def _run(paths: list[str], variant: str | None, verbose: bool, explain: str | None = None) -> int:
+def _run(
+    paths: list[str],
+    variant: str | None,
+    verbose: bool,
+    explain: str | None = None,
+    outputs: dict[str, str | None] | None = None,
+) -> int:
     from scenarios.format.loader import load_paths
     from scenarios.outputs.timeline import render
+    from scenarios.outputs.write import write_outputs
     from scenarios.run.environment import Environment
     from scenarios.run.runner import run_scenario, variants_for
 
@@ -205,10 +218,12 @@ def _run(paths: list[str], variant: str | None, verbose: bool, explain: str | No
     logging.getLogger().setLevel(logging.ERROR)  # the timeline says what matters
     worst = EXIT_OK
     passed = failed = 0
+    results = []
     with Environment() as env:
         for scenario in scenarios:
             for name in variants_for(scenario, variant):
                 result = run_scenario(scenario, name, env)
+                results.append(result)
                 print(render(result, verbose=verbose, explain=explain), flush=True)
                 if result.passed:
                     passed += 1
@@ -216,7 +231,7 @@ def _run(paths: list[str], variant: str | None, verbose: bool, explain: str | No
                     failed += 1
                     worst = max(worst, EXIT_INVALID if result.error else EXIT_FAILED)
     print(f"{passed} passed, {failed} failed")
-    return worst
+    return max(worst, write_outputs(results, **(outputs or {})))
 
 
 def _engine(config_path: str, shard_text: str | None = None) -> int:
