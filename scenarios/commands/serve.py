@@ -10,9 +10,10 @@ an engine configuration pointing at them (mode 0600: it holds passwords) is writ
 beside the CA.
 
 Every port can be pinned (``ServeOptions``); with ``--state-dir`` the CA, the keys,
-the ports and the token are kept, so serving again looks like a restarted Exchange:
-same addresses, same certificates, the same ready file and engine configuration,
-and a running engine reconnects by itself. A port that is taken is a clear error
+the ports, the token and the PBX's presence (``scenarios.commands.pbxstate``) are
+kept, so serving again looks like a restarted Exchange: same addresses, same
+certificates, the same ready file and engine configuration, a PBX that still shows
+what the engine set, and a running engine reconnects by itself. A port that is taken is a clear error
 (``ServeError``, exit 2). Bound off loopback, the PBX and control APIs (and the
 site's read-only live view) need the token (``simulators.bearer``).
 
@@ -40,6 +41,7 @@ from integration.config import load_config
 from scenarios.commands.control import ControlApi
 from scenarios.commands.directory import ExchangeDirectory
 from scenarios.commands.liveview import HARNESS_PREFIX, LiveView
+from scenarios.commands.pbxstate import PbxKeeper, restore
 from scenarios.commands.served import Loaded, Served, pbx_journaled
 from scenarios.commands.servestate import ServeState, StateError, write_private
 from scenarios.format.loader import load_scenario
@@ -256,6 +258,8 @@ def _start_parts(
     )
     undo.callback(site.stop)
     pbx = pbx_for(users, zone, clock.now)
+    if state.kept:  # the PBX comes back as it was, like one an Exchange restart leaves alone
+        restore(pbx, state.pbx_path)
     pbx_journal = RequestJournal(clock=clock.now)
     journaled = pbx_journaled(pbx_journal, lambda: pbx_server.pbx)
     pbx_server = PbxServer(
@@ -279,6 +283,10 @@ def _start_parts(
     control = WsgiServer(_not_yet, host, ports["control"], threads=4, name="control")
     _listening("the control API", host, {"control": ports["control"]}, control.start)
     undo.callback(control.stop)
+    keeper = PbxKeeper(state.pbx_path, lambda: pbx_server.pbx) if state.kept else None
+    if keeper is not None:
+        keeper.start()
+        undo.callback(keeper.stop)
     state.remember_ports(
         {
             "site": site.port,
@@ -359,6 +367,8 @@ def _start_parts(
         sink.stop()
         pbx_server.stop()
         site.stop()
+        if keeper is not None:
+            keeper.stop()  # after the PBX API: nothing changes it any more
 
     return served, ready, stop
 

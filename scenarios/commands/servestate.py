@@ -9,7 +9,8 @@ next start; without one everything lives in a temporary folder removed at stop.
 Files (keys and ``state.json`` mode 0600, the folder 0700):
 ``ca.pem``/``ca.key`` the CA, ``NAME.pem``/``NAME.key`` a server's chain and key
 (reissued only when the names it must carry change), ``state.json`` the ports and
-the token, ``engine.toml`` the engine configuration (written by ``serve``).
+the token, ``engine.toml`` the engine configuration (written by ``serve``),
+``pbx.json`` the PBX's presence (``scenarios.commands.pbxstate``).
 """
 
 from __future__ import annotations
@@ -101,6 +102,11 @@ class ServeState:
         issued[name] = list(identities)
         self._save()
         return str(chain), str(key)
+
+    @property
+    def pbx_path(self) -> Path:
+        """Where the PBX's presence is kept (``scenarios.commands.pbxstate``)."""
+        return self.folder / "pbx.json"
 
     # ------------------------------------------------------------ ports and token
     def port(self, service: str, asked: int | None) -> int:

@@ -199,3 +199,15 @@ class CallResult:
     language: str
     announcement: str | None
     voicemail: Voicemail | None = None
+
+
+@dataclass(frozen=True)
+class PresenceState:
+    """What the PBX remembers of its users' presence, to be kept across a restart:
+    each user's presence, the instant of their last change (the floor of the R7
+    extensions) and the journal, oldest first. Users are the PBX's own (its directory
+    is not part of it)."""
+
+    presence: dict[str, Presence]
+    last_change: dict[str, datetime]
+    journal: tuple[JournalEntry, ...]

@@ -38,6 +38,7 @@ from simulators.pbx.model import (
     InvalidInput,
     JournalEntry,
     Presence,
+    PresenceState,
     Status,
     UnknownUser,
     User,
@@ -302,6 +303,33 @@ class Pbx:
     def on_journal(self, callback: Callable[[JournalEntry], None]) -> Callable[[], None]:
         """Call ``callback`` with every new journal entry; returns an unsubscribe."""
         return self._subscribe(self._journal_listeners, callback)
+
+    def presence_state(self) -> PresenceState:
+        """Every user's presence, last change and the journal now (extensions due applied)."""
+        with self._locked():
+            self._catch_up()
+            return PresenceState(
+                dict(self._presence), dict(self._last_change), tuple(self._journal)
+            )
+
+    def restore_presence(self, state: PresenceState) -> None:
+        """Put back what a PBX kept before a restart, for the users it still has: their
+        presence and last change, and their journal entries (numbering goes on after
+        the highest). Not journalled and told to nobody: it is the PBX coming back up,
+        so its journal must still be empty."""
+        with self._locked():
+            if self._journal:
+                raise Conflict("only a PBX with an empty journal can be restored", "journal")
+            for extension, presence in state.presence.items():
+                if extension in self._users:
+                    stamp = self._check_return_time(presence.status, presence.return_time)
+                    self._presence[extension] = dataclasses.replace(presence, return_time=stamp)
+                    self._last_change[extension] = state.last_change.get(extension, presence.since)
+                    self._watch(extension)
+            kept = [e for e in state.journal if e.user in self._users]
+            self._journal = sorted(kept, key=lambda e: e.seq)
+            last = max((e.seq for e in self._journal), default=0)
+            self._seq = itertools.count(last + 1)
 
     # -- calls and voicemail ------------------------------------------------
 
