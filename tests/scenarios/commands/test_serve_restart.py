@@ -130,6 +130,22 @@ def good_reads(ready: dict[str, str]) -> list[dict[str, Any]]:
     return [r for r in answer.json()["requests"] if r["status"] == 200]
 
 
+def pbx_presence(ready: dict[str, str], extension: str) -> dict[str, Any]:
+    answer = httpx.get(f"{ready['pbx']}api/users/{extension}/presence", timeout=5)
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+def pbx_journal(ready: dict[str, str]) -> list[dict[str, Any]]:
+    answer = httpx.get(f"{ready['pbx']}api/journal", timeout=5)
+    answer.raise_for_status()
+    return list(answer.json()["journal"])
+
+
+def reads_of(ready: dict[str, str], mailbox: str) -> int:
+    return sum(1 for r in good_reads(ready) if r["impersonated"] == mailbox)
+
+
 def test_a_restart_keeps_addresses_certificates_and_the_engine_polls_again(
     serving: Serving, tmp_path: Path
 ) -> None:
@@ -148,6 +164,9 @@ def test_a_restart_keeps_addresses_certificates_and_the_engine_polls_again(
         )
     try:
         wait_for(lambda: {r["impersonated"] for r in good_reads(first)} >= {"user1@domain.net"})
+        # The engine sets Anna's presence from her lunch appointment.
+        lunch = wait_for(lambda: (p := pbx_presence(first, "100"))["status"] == "lunch" and p)
+        journal = pbx_journal(first)
         serving.stop()  # Exchange goes down: the engine's polls fail meanwhile
         wait_for(
             lambda: all(
@@ -169,6 +188,15 @@ def test_a_restart_keeps_addresses_certificates_and_the_engine_polls_again(
             )
         )
         resumed = time.monotonic() - restarted
+        # Restarting Exchange never reset the PBX: Anna is still at lunch, as the
+        # engine set her, with the same return time, and the journal is as it was.
+        assert pbx_presence(again, "100") == lunch
+        assert pbx_journal(again) == journal
+        # The engine, which remembers it set lunch, polls on and changes nothing:
+        # once it read Anna's calendar a second time it was done with the first read.
+        wait_for(lambda: reads_of(again, "user1@domain.net") >= 2)
+        assert pbx_presence(again, "100") == lunch
+        assert pbx_journal(again) == journal
         assert engine.poll() is None, engine_log.read_text()
         print(f"polling resumed {resumed:.2f} s after the restart")
     finally:
@@ -184,11 +212,60 @@ def test_a_restart_keeps_addresses_certificates_and_the_engine_polls_again(
     assert resumed < INTERVAL + 4, f"polling resumed {resumed:.1f} s after the restart"
 
 
+def test_a_crash_keeps_the_presence_set_a_moment_before(serving: Serving) -> None:
+    """Killed without a chance to save at stop, ``harness serve`` has still kept the
+    PBX's presence: it is written within a second of a change."""
+    first = serving.start()
+    back = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    answer = httpx.put(
+        f"{first['pbx']}api/users/101/presence",
+        json={"status": "vacation", "return_time": back.isoformat(), "set_by": "client"},
+        timeout=5,
+    )
+    assert answer.status_code == 200, answer.text
+    set_now = pbx_presence(first, "101")
+    kept = Path(first["engine_config"]).parent / "pbx.json"
+
+    def saved() -> bool:
+        try:
+            users = json.loads(kept.read_text(encoding="utf-8"))["users"]
+        except (OSError, ValueError):
+            return False
+        return bool(users["101"]["status"] == "vacation")
+
+    wait_for(saved, timeout=10)
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert serving.proc is not None
+    serving.proc.kill()  # no SIGTERM, no saving at stop
+    serving.proc.wait(timeout=20)
+    serving.proc = None
+    again = serving.start()
+    assert pbx_presence(again, "101") == set_now
+    assert pbx_presence(again, "100")["status"] == "office"  # the seed's, never changed
+
+
+def test_a_broken_pbx_state_is_moved_aside_and_serve_starts_from_the_seed(
+    serving: Serving, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    (state / "pbx.json").write_text('{"format": 1, "users": ', encoding="utf-8")
+    ready = serving.start()
+    assert pbx_presence(ready, "100")["status"] == "office"
+    assert len(list(state.glob("pbx.json.bad-*"))) == 1
+    serving.stop()
+    log = serving.log.read_text()
+    assert "pbx.json: not a PBX state (" in log
+    assert "moved aside to pbx.json.bad-" in log
+    assert "Traceback" not in log
+
+
 def test_the_state_dir_keeps_keys_private(serving: Serving) -> None:
     ready = serving.start()
     folder = Path(ready["engine_config"]).parent
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    for name in ("ca.key", "site.key", "smtp.key", "engine.toml", "state.json"):
+    serving.stop()  # pbx.json is written at stop at the latest
+    for name in ("ca.key", "site.key", "smtp.key", "engine.toml", "state.json", "pbx.json"):
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
     assert stat.S_IMODE(serving.ready.stat().st_mode) == 0o600
 

@@ -9,7 +9,7 @@ import pytest
 from freezegun import freeze_time
 
 from simulators.clock import Clock
-from simulators.pbx import InvalidInput, JournalEntry, Pbx, Status, User
+from simulators.pbx import Conflict, InvalidInput, JournalEntry, Pbx, Status, User
 from simulators.pbx.presence import due_extensions
 
 from .conftest import START, ManualClock
@@ -200,3 +200,21 @@ def test_runs_on_the_scenario_clock_under_freezegun() -> None:
         frozen.move_to("2026-01-05 11:31:00")
         assert pbx.presence("100").return_time == datetime(2026, 1, 5, 11, 45, tzinfo=UTC)
         assert [e.at.minute for e in pbx.journal() if e.cause == "extension"] == [0, 15, 30]
+
+
+def test_a_kept_presence_state_is_restored_into_a_new_pbx(pbx: Pbx, clock: ManualClock) -> None:
+    """``presence_state``/``restore_presence``: a PBX coming back up as it was, for the
+    users it still has, numbering its journal on (what ``harness serve`` keeps)."""
+    pbx.set_presence("100", "lunch", at(10), set_by="exchange", reason="Lunch")
+    pbx.set_presence("101", "sick", set_by="client")
+    kept = pbx.presence_state()
+    again = Pbx(clock, timezone="Europe/Berlin")
+    again.add_user(User("100", "User Test", "user1@domain.net"))  # 101 is gone
+    again.restore_presence(kept)
+    assert again.presence("100") == pbx.presence("100")
+    assert shape(again.journal()) == shape(pbx.journal("100"))
+    clock.advance(minutes=11)  # the return time passes: extended as before the restart
+    assert again.presence("100").return_time == at(25)
+    assert [e.seq for e in again.journal()] == [1, 3]
+    with pytest.raises(Conflict, match="empty journal"):
+        again.restore_presence(kept)
