@@ -38,6 +38,7 @@ from simulators.pbx.model import (
     PbxError,
     Presence,
     PresenceState,
+    Status,
     parse_status,
 )
 
@@ -128,6 +129,13 @@ def _optional_time(record: dict[str, Any], name: str, what: str) -> datetime | N
     return _read_time(record.get(name), f"{what}: {name}", optional=True)
 
 
+def _status(record: dict[str, Any], name: str, what: str) -> Status:
+    try:
+        return parse_status(record.get(name), name)
+    except PbxError as exc:
+        raise BadState(f"{what}: {exc}") from None
+
+
 def _user(extension: str, raw: object) -> tuple[Presence, datetime, str | None]:
     what = f"user {extension}"
     user = _object(raw, what)
@@ -135,7 +143,7 @@ def _user(extension: str, raw: object) -> tuple[Presence, datetime, str | None]:
     if email is not None and not isinstance(email, str):
         raise BadState(f"{what}: email not a string")
     presence = Presence(
-        parse_status(user.get("status")),
+        _status(user, "status", what),
         _optional_time(user, "return_time", what),
         _field(user, "set_by", str, what),
         _time_field(user, "since", what),
@@ -151,8 +159,8 @@ def _entry(index: int, raw: object) -> JournalEntry:
         seq=_field(entry, "seq", int, what),
         at=_time_field(entry, "at", what),
         user=_field(entry, "user", str, what),
-        old_status=parse_status(entry.get("old_status"), "old_status"),
-        new_status=parse_status(entry.get("new_status"), "new_status"),
+        old_status=_status(entry, "old_status", what),
+        new_status=_status(entry, "new_status", what),
         old_return_time=_optional_time(entry, "old_return_time", what),
         return_time=_optional_time(entry, "return_time", what),
         set_by=_field(entry, "set_by", str, what),
@@ -173,12 +181,9 @@ def decode(data: object) -> tuple[PresenceState, dict[str, str | None]]:
     presence: dict[str, Presence] = {}
     last_change: dict[str, datetime] = {}
     emails: dict[str, str | None] = {}
-    try:
-        for extension, raw in _object(top.get("users"), "users").items():
-            presence[extension], last_change[extension], emails[extension] = _user(extension, raw)
-        entries = tuple(_entry(index, raw) for index, raw in enumerate(journal))
-    except PbxError as exc:  # a status the PBX does not know
-        raise BadState(str(exc)) from None
+    for extension, raw in _object(top.get("users"), "users").items():
+        presence[extension], last_change[extension], emails[extension] = _user(extension, raw)
+    entries = tuple(_entry(index, raw) for index, raw in enumerate(journal))
     return PresenceState(presence, last_change, entries), emails
 
 
