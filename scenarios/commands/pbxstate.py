@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scenarios.commands.servestate import write_private
+from scenarios.commands.servestate import move_aside, write_private
 from simulators.pbx import Pbx
 from simulators.pbx.model import (
     JournalEntry,
@@ -189,15 +189,7 @@ def decode(data: object) -> tuple[PresenceState, dict[str, str | None]]:
 
 # ------------------------------------------------------------------ the file
 def _moved_aside(path: Path, reason: str) -> None:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    aside = path.with_name(f"{path.name}.bad-{stamp}")
-    try:
-        path.replace(aside)
-    except OSError as exc:
-        where = f"could not be moved aside ({exc.strerror or exc})"
-    else:
-        where = f"moved aside to {aside.name}"
-    log.warning("%s: %s; %s, the PBX starts from the seed", path, reason, where)
+    log.warning("%s: %s; %s, the PBX starts from the seed", path, reason, move_aside(path))
 
 
 def restore(pbx: Pbx, path: Path) -> bool:

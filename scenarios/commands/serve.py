@@ -10,10 +10,11 @@ an engine configuration pointing at them (mode 0600: it holds passwords) is writ
 beside the CA.
 
 Every port can be pinned (``ServeOptions``); with ``--state-dir`` the CA, the keys,
-the ports, the token and the PBX's presence (``scenarios.commands.pbxstate``) are
-kept, so serving again looks like a restarted Exchange: same addresses, same
-certificates, the same ready file and engine configuration, a PBX that still shows
-what the engine set, and a running engine reconnects by itself. A port that is taken is a clear error
+the ports, the token, the PBX's presence (``scenarios.commands.pbxstate``) and the
+mailboxes (``scenarios.commands.storestate``) are kept, so serving again looks like
+a restarted Exchange: same addresses, same certificates, the same ready file and
+engine configuration, the same appointments, a PBX that still shows what the engine
+set, and a running engine reconnects by itself. A port that is taken is a clear error
 (``ServeError``, exit 2). Bound off loopback, the PBX and control APIs (and the
 site's read-only live view) need the token (``simulators.bearer``).
 
@@ -44,6 +45,8 @@ from scenarios.commands.liveview import HARNESS_PREFIX, LiveView
 from scenarios.commands.pbxstate import PbxKeeper, restore
 from scenarios.commands.served import Loaded, Served, pbx_journaled
 from scenarios.commands.servestate import ServeState, StateError, write_private
+from scenarios.commands.storestate import StoreKeeper, seed_identity
+from scenarios.commands.storestate import restore as restore_store
 from scenarios.format.loader import load_scenario
 from scenarios.format.model import User
 from scenarios.run.runner import pbx_for
@@ -240,6 +243,9 @@ def _start_parts(
     store = ExchangeStore(Clock(skew=loaded.skew, base=clock.now))
     history = ChangeHistory().attach(store)
     apply_seed(store, seed)
+    seed_id = seed_identity(loaded.source)
+    if state.kept:  # the mailboxes as they were at the last stop, when the seed is the same
+        restore_store(store, state.store_path, seed_id)
     ca = state.ca()
     chain, key = state.server_certificate("site", site_names(host))
     site = _listening(
@@ -283,10 +289,6 @@ def _start_parts(
     control = WsgiServer(_not_yet, host, ports["control"], threads=4, name="control")
     _listening("the control API", host, {"control": ports["control"]}, control.start)
     undo.callback(control.stop)
-    keeper = PbxKeeper(state.pbx_path, lambda: pbx_server.pbx) if state.kept else None
-    if keeper is not None:
-        keeper.start()
-        undo.callback(keeper.stop)
     state.remember_ports(
         {
             "site": site.port,
@@ -309,6 +311,15 @@ def _start_parts(
         "dashboard": root,
     }
     served = Served(clock, store, history, site, sink, pbx_server, pbx_journal, loaded, services)
+    keepers: list[PbxKeeper | StoreKeeper] = []
+    if state.kept:
+        keepers.append(PbxKeeper(state.pbx_path, lambda: pbx_server.pbx))
+        keepers.append(
+            StoreKeeper(state.store_path, store, seed_id, lambda: served.loaded is loaded)
+        )
+    for keeper in keepers:
+        keeper.start()
+        undo.callback(keeper.stop)
     mail_api = sink.wsgi_app()
     control_api = ControlApi(served)
     control.app = gate(LiveView(control_api, mail_api))
@@ -367,8 +378,8 @@ def _start_parts(
         sink.stop()
         pbx_server.stop()
         site.stop()
-        if keeper is not None:
-            keeper.stop()  # after the PBX API: nothing changes it any more
+        for keeper in keepers:
+            keeper.stop()  # after the servers: nothing changes what they keep any more
 
     return served, ready, stop
 

@@ -10,7 +10,8 @@ Files (keys and ``state.json`` mode 0600, the folder 0700):
 ``ca.pem``/``ca.key`` the CA, ``NAME.pem``/``NAME.key`` a server's chain and key
 (reissued only when the names it must carry change), ``state.json`` the ports and
 the token, ``engine.toml`` the engine configuration (written by ``serve``),
-``pbx.json`` the PBX's presence (``scenarios.commands.pbxstate``).
+``pbx.json`` the PBX's presence (``scenarios.commands.pbxstate``), ``store.pickle``
+the Exchange store (``scenarios.commands.storestate``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,31 @@ def write_private(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def move_aside(path: Path) -> str:
+    """Rename a kept file that cannot be used to ``NAME.bad-TIME`` (for whoever wants
+    to look at it); says where it went, for a log line."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.bad-{stamp}")
+    try:
+        path.replace(aside)
+    except OSError as exc:
+        return f"could not be moved aside ({exc.strerror or exc})"
+    return f"moved aside to {aside.name}"
+
+
+def private_to_me(path: Path) -> bool:
+    """Whether ``path`` and its folder belong to this user and no one else may write
+    them (a kept file that runs code when read must be one)."""
+    try:
+        for where in (path, path.parent):
+            info = where.stat()
+            if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+                return False
+    except OSError:
+        return False
+    return True
 
 
 class ServeState:
@@ -104,6 +131,11 @@ class ServeState:
         return str(chain), str(key)
 
     @property
+    def store_path(self) -> Path:
+        """Where the Exchange store is kept (``scenarios.commands.storestate``)."""
+        return self.folder / "store.pickle"
+
+    @property
     def pbx_path(self) -> Path:
         """Where the PBX's presence is kept (``scenarios.commands.pbxstate``)."""
         return self.folder / "pbx.json"
@@ -155,4 +187,4 @@ class ServeState:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-__all__ = ["ServeState", "StateError", "write_private"]
+__all__ = ["ServeState", "StateError", "move_aside", "private_to_me", "write_private"]
