@@ -243,7 +243,7 @@ def _start_parts(
     store = ExchangeStore(Clock(skew=loaded.skew, base=clock.now))
     history = ChangeHistory().attach(store)
     apply_seed(store, seed)
-    seed_id = seed_identity(loaded.source)
+    seed_id = seed_identity(loaded.source) if state.kept else ""
     if state.kept:  # the mailboxes as they were at the last stop, when the seed is the same
         restore_store(store, state.store_path, seed_id)
     ca = state.ca()
