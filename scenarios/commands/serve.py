@@ -45,7 +45,7 @@ from scenarios.commands.liveview import HARNESS_PREFIX, LiveView
 from scenarios.commands.pbxstate import PbxKeeper, restore
 from scenarios.commands.served import Loaded, Served, pbx_journaled
 from scenarios.commands.servestate import ServeState, StateError, write_private
-from scenarios.commands.storestate import StoreKeeper, seed_identity
+from scenarios.commands.storestate import StoreKeeper, retold, seed_identity
 from scenarios.commands.storestate import restore as restore_store
 from scenarios.format.loader import load_scenario
 from scenarios.format.model import User
@@ -244,8 +244,9 @@ def _start_parts(
     history = ChangeHistory().attach(store)
     apply_seed(store, seed)
     seed_id = seed_identity(loaded.source) if state.kept else ""
-    if state.kept:  # the mailboxes as they were at the last stop, when the seed is the same
-        restore_store(store, state.store_path, seed_id)
+    # The mailboxes as they were at the last stop, when the seed is the same.
+    if state.kept and restore_store(store, state.store_path, seed_id):
+        retold(history, store)
     ca = state.ca()
     chain, key = state.server_certificate("site", site_names(host))
     site = _listening(

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from scenarios.commands.servestate import move_aside, private_to_me, write_private
+from simulators.exchange.history import ChangeHistory, change_of
 from simulators.exchange.store import ExchangeStore
 from simulators.exchange.store_snapshot import SnapshotError, snapshot
 from simulators.exchange.store_snapshot import restore as restore_snapshot
@@ -88,6 +89,20 @@ def restore(store: ExchangeStore, path: Path, seed: str) -> bool:
     return True
 
 
+def retold(history: ChangeHistory, store: ExchangeStore) -> None:
+    """Make ``history`` tell the restored store (it told the seed's items): each item
+    as made at its last change, so the live view's timeline shows what is there."""
+    with store.locked():
+        made = [
+            change_of(item, store.folders[item.folder_id].mailbox, "created", item.modified)
+            for item in store.items.values()
+            if item.folder_id in store.folders
+        ]
+    history.clear()
+    for change in sorted(made, key=lambda c: c.at):
+        history.record(change)
+
+
 class StoreKeeper:
     """Keeps ``store`` in ``path`` while ``serving_seed()`` says the seed is still the
     one of the start (``seed``): saved within ``interval`` of a change and at ``stop``."""
@@ -148,4 +163,4 @@ class StoreKeeper:
                 self._changed.set()
 
 
-__all__ = ["SAVE_INTERVAL", "StoreKeeper", "restore", "seed_identity"]
+__all__ = ["SAVE_INTERVAL", "StoreKeeper", "restore", "retold", "seed_identity"]

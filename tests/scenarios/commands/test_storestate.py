@@ -84,7 +84,14 @@ def test_a_restart_with_the_same_seed_keeps_the_mailboxes(seed: Path, tmp_path: 
     again = serve_once(seed, state)
     assert [subject for _id, subject in again] == ["Dentist", "Lunch with Ben"]
     # Same ids: a client (the engine) sees the same appointments, not new ones.
-    assert serve_once(seed, state) == again
+    told: list[tuple[str, str]] = []
+
+    def timeline(served: Served) -> None:
+        told.extend((c.change, c.subject) for c in served.history.changes(item_kind="calendar"))
+
+    assert serve_once(seed, state, timeline) == again
+    # The live view's history tells the kept items, not the seed's Lunch.
+    assert sorted(told) == [("created", "Dentist"), ("created", "Lunch with Ben")]
 
 
 def test_another_seed_starts_the_mailboxes_from_it(
