@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,9 @@ from typing import Any
 
 import httpx
 import pytest
+from lxml import etree
+
+from tests.simulators.ews.soap import NS, codes, envelope, shape
 
 INTERVAL = 3  # seconds between the engine's polls of one user
 
@@ -212,10 +216,53 @@ def test_a_restart_keeps_addresses_certificates_and_the_engine_polls_again(
     assert resumed < INTERVAL + 4, f"polling resumed {resumed:.1f} s after the restart"
 
 
-def test_a_crash_keeps_the_presence_set_a_moment_before(serving: Serving) -> None:
+def ews(ready: dict[str, str], body: str) -> httpx.Response:
+    """One EWS request as the engine's service account, impersonating Ben."""
+    config = tomllib.loads(Path(ready["engine_config"]).read_text(encoding="utf-8"))
+    account = config["exchange"]
+    return httpx.post(
+        ready["ews"],
+        content=envelope(body, impersonate="user2@domain.net").encode(),
+        headers={"Content-Type": "text/xml; charset=utf-8"},
+        auth=(account["username"], account["password"]),
+        verify=ssl.create_default_context(cafile=ready["ca_cert"]),
+        timeout=10,
+    )
+
+
+def bens_appointments(ready: dict[str, str]) -> list[tuple[str, str]]:
+    """(item id, subject) of every appointment in Ben's calendar."""
+    answer = ews(
+        ready,
+        f'<m:FindItem Traversal="Shallow">{shape("AllProperties")}'
+        '<m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds>'
+        "</m:FindItem>",
+    )
+    assert answer.status_code == 200, answer.text
+    items = etree.fromstring(answer.content).iterfind(".//t:CalendarItem", NS)
+    return sorted(
+        (str(i.find("t:ItemId", NS).get("Id")), str(i.findtext("t:Subject", "", NS))) for i in items
+    )
+
+
+def test_a_crash_keeps_the_presence_and_appointments_of_a_moment_before(
+    serving: Serving,
+) -> None:
     """Killed without a chance to save at stop, ``harness serve`` has still kept the
-    PBX's presence: it is written within a second of a change."""
+    PBX's presence and an appointment made through EWS: both are written within a
+    second of a change."""
     first = serving.start()
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    made = ews(
+        first,
+        '<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem>'
+        f"<t:Subject>Dentist</t:Subject><t:Start>{start.isoformat()}</t:Start>"
+        f"<t:End>{(start + timedelta(hours=1)).isoformat()}</t:End>"
+        "</t:CalendarItem></m:Items></m:CreateItem>",
+    )
+    assert codes(made.content) == ["NoError"], made.text
+    appointments = bens_appointments(first)
+    assert [subject for _id, subject in appointments] == ["Dentist"]
     back = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
     answer = httpx.put(
         f"{first['pbx']}api/users/101/presence",
@@ -233,8 +280,11 @@ def test_a_crash_keeps_the_presence_set_a_moment_before(serving: Serving) -> Non
             return False
         return bool(users["101"]["status"] == "vacation")
 
+    store = kept.with_name("store.pickle")
     wait_for(saved, timeout=10)
+    wait_for(lambda: store.exists() and b"Dentist" in store.read_bytes(), timeout=10)
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert stat.S_IMODE(store.stat().st_mode) == 0o600
     assert serving.proc is not None
     serving.proc.kill()  # no SIGTERM, no saving at stop
     serving.proc.wait(timeout=20)
@@ -242,6 +292,7 @@ def test_a_crash_keeps_the_presence_set_a_moment_before(serving: Serving) -> Non
     again = serving.start()
     assert pbx_presence(again, "101") == set_now
     assert pbx_presence(again, "100")["status"] == "office"  # the seed's, never changed
+    assert bens_appointments(again) == appointments  # the same item, by the same id
 
 
 def test_a_broken_pbx_state_is_moved_aside_and_serve_starts_from_the_seed(
