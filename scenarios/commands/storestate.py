@@ -3,7 +3,9 @@
 A restarted Exchange still holds every appointment, contact and mail it held, with
 the same ids. ``StoreKeeper`` writes the served store (``simulators.exchange.
 store_snapshot``) to ``store.pickle`` in the state folder within ``SAVE_INTERVAL`` of
-an item's change and at a clean stop; ``restore`` puts it back at the next start.
+an item's change (longer for a large store, so that saving holds the store's lock at
+most a tenth of the time) and at a clean stop; ``restore`` puts it back at the next
+start.
 
 The rule for the seed: the store comes back only when ``harness serve`` starts with
 the seed it was saved with (the same file content, or the demo organisation both
@@ -20,6 +22,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +35,8 @@ from simulators.exchange.store_snapshot import restore as restore_snapshot
 
 log = logging.getLogger(__name__)
 
-SAVE_INTERVAL = 1.0  # seconds: what a crash may lose
+SAVE_INTERVAL = 1.0  # seconds: what a crash may lose (a small store)
+BUSY_SHARE = 9  # wait this many times as long as a snapshot took before the next
 
 
 def seed_identity(source: str | None, text: bytes | None = None) -> str:
@@ -152,15 +156,20 @@ class StoreKeeper:
         write_private(self.path, _header(self._seed) + snapshot(self._store))
 
     def _run(self) -> None:
-        while not self._stopping.wait(self._interval):
+        pause = self._interval
+        while not self._stopping.wait(pause):
             if not self._changed.is_set():
                 continue
             self._changed.clear()
+            began = time.monotonic()
             try:
                 self.save()
             except OSError as exc:  # a full disk: say so, try again at the next change
                 log.warning("%s: cannot save the mailboxes: %s", self.path, exc.strerror or exc)
                 self._changed.set()
+            # A snapshot holds the store's lock: a large store (1,000 mailboxes take most
+            # of a second) is saved less often, so clients wait at most a tenth of the time.
+            pause = max(self._interval, BUSY_SHARE * (time.monotonic() - began))
 
 
 __all__ = ["SAVE_INTERVAL", "StoreKeeper", "restore", "retold", "seed_identity"]

@@ -316,7 +316,8 @@ def test_the_state_dir_keeps_keys_private(serving: Serving) -> None:
     folder = Path(ready["engine_config"]).parent
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     serving.stop()  # pbx.json is written at stop at the latest
-    for name in ("ca.key", "site.key", "smtp.key", "engine.toml", "state.json", "pbx.json"):
+    kept = ("engine.toml", "state.json", "pbx.json", "store.pickle")
+    for name in ("ca.key", "site.key", "smtp.key", *kept):
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
     assert stat.S_IMODE(serving.ready.stat().st_mode) == 0o600
 
