@@ -42,7 +42,8 @@ from integration.config import load_config
 from scenarios.commands.control import ControlApi
 from scenarios.commands.directory import ExchangeDirectory
 from scenarios.commands.liveview import HARNESS_PREFIX, LiveView
-from scenarios.commands.pbxstate import PbxKeeper, restore
+from scenarios.commands.pbxstate import PbxKeeper
+from scenarios.commands.pbxstate import restore as restore_pbx
 from scenarios.commands.served import Loaded, Served, pbx_journaled
 from scenarios.commands.servestate import ServeState, StateError, write_private
 from scenarios.commands.storestate import StoreKeeper, retold, seed_identity
@@ -266,7 +267,7 @@ def _start_parts(
     undo.callback(site.stop)
     pbx = pbx_for(users, zone, clock.now)
     if state.kept:  # the PBX comes back as it was, like one an Exchange restart leaves alone
-        restore(pbx, state.pbx_path)
+        restore_pbx(pbx, state.pbx_path)
     pbx_journal = RequestJournal(clock=clock.now)
     journaled = pbx_journaled(pbx_journal, lambda: pbx_server.pbx)
     pbx_server = PbxServer(
