@@ -274,11 +274,19 @@ class PbxKeeper:
         return True
 
     def _run(self) -> None:
+        failing = False
         while not self._stopping.wait(self._interval):
             try:
                 self.save_if_changed()
-            except OSError as exc:  # a full disk: say so, try again at the next round
-                log.warning("%s: cannot save the PBX state: %s", self.path, exc.strerror or exc)
+            except Exception as exc:  # a full disk: say so once, try again each round
+                if not failing:
+                    reason = getattr(exc, "strerror", None) or exc
+                    log.warning("%s: cannot save the PBX state: %s", self.path, reason)
+                failing = True
+            else:
+                if failing:
+                    log.info("%s: the PBX state is saved again", self.path)
+                failing = False
 
 
 __all__ = ["FILE_NAME", "BadState", "PbxKeeper", "decode", "encode", "restore"]

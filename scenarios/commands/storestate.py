@@ -156,7 +156,7 @@ class StoreKeeper:
         write_private(self.path, _header(self._seed) + snapshot(self._store))
 
     def _run(self) -> None:
-        pause = self._interval
+        pause, failing = self._interval, False
         while not self._stopping.wait(pause):
             if not self._changed.is_set():
                 continue
@@ -164,9 +164,16 @@ class StoreKeeper:
             began = time.monotonic()
             try:
                 self.save()
-            except OSError as exc:  # a full disk: say so, try again at the next change
-                log.warning("%s: cannot save the mailboxes: %s", self.path, exc.strerror or exc)
+            except Exception as exc:  # a full disk: say so once, try again each round
+                if not failing:
+                    reason = getattr(exc, "strerror", None) or exc
+                    log.warning("%s: cannot save the mailboxes: %s", self.path, reason)
+                failing = True
                 self._changed.set()
+            else:
+                if failing:
+                    log.info("%s: the mailboxes are saved again", self.path)
+                failing = False
             # A snapshot holds the store's lock: a large store (1,000 mailboxes take most
             # of a second) is saved less often, so clients wait at most a tenth of the time.
             pause = max(self._interval, BUSY_SHARE * (time.monotonic() - began))

@@ -195,3 +195,30 @@ def test_the_keeper_follows_a_new_pbx(tmp_path: Path) -> None:
     pbxs.append(make_pbx(clock))  # the reset one: everyone in office
     assert keeper.save_if_changed()
     assert json.loads(path.read_text(encoding="utf-8"))["users"]["100"]["status"] == "office"
+
+
+def test_a_failed_save_is_told_and_the_keeper_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pbx = make_pbx(frozen())
+    path = tmp_path / "gone" / "pbx.json"  # its folder is not there (a disk unmounted)
+    rounds: list[int] = []
+
+    def current() -> Pbx:
+        rounds.append(1)
+        return pbx
+
+    keeper = PbxKeeper(path, current, interval=0.05)
+    failed = "cannot save the PBX state: No such file or directory"
+    with caplog.at_level(logging.INFO):
+        keeper.start()
+        try:
+            wait_for(lambda: len(rounds) >= 3)  # it tried, and failed, three times
+            assert failed in caplog.text
+            path.parent.mkdir()
+            wait_for(path.exists)  # the next round writes it
+            wait_for(lambda: "the PBX state is saved again" in caplog.text)
+        finally:
+            keeper.stop()
+    assert caplog.text.count(failed) == 1  # told once, not at every round
+    assert "Traceback" not in caplog.text
