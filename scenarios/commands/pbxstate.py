@@ -44,7 +44,6 @@ from simulators.pbx.model import (
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = "pbx.json"
 FORMAT = 1
 MAX_KEPT_JOURNAL = 10_000
 SAVE_INTERVAL = 1.0  # seconds: what a crash may lose
@@ -289,4 +288,4 @@ class PbxKeeper:
                 failing = False
 
 
-__all__ = ["FILE_NAME", "BadState", "PbxKeeper", "decode", "encode", "restore"]
+__all__ = ["BadState", "PbxKeeper", "decode", "encode", "restore"]
