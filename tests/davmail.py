@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.ports import unused_ports
+
 DAVMAIL_JAR = Path("/usr/share/davmail/davmail.jar")
 SKIP_REASON = "davmail not installed"
 LISTENERS = ("caldav", "imap", "smtp", "ldap", "pop")
@@ -34,20 +36,6 @@ def davmail_available() -> bool:
         and shutil.which("java") is not None
         and shutil.which("keytool") is not None
     )
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free loopback ports (held open together so none repeats)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def truststore(ca_pem: Path, target: Path, password: str = "changeit") -> Path:
@@ -142,7 +130,7 @@ class DavMail:
 
     def start(self, timeout: float = 60.0) -> DavMail:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.ports = dict(zip(LISTENERS, free_ports(len(LISTENERS)), strict=True))
+        self.ports = dict(zip(LISTENERS, unused_ports(len(LISTENERS)), strict=True))
         settings = self.workdir / "davmail.properties"
         settings.write_text(self.properties())
         store = truststore(self.ca_pem, self.workdir / "truststore.p12")
@@ -262,7 +250,6 @@ __all__ = [
     "DavMail",
     "Served",
     "davmail_available",
-    "free_ports",
     "serve_harness",
     "truststore",
 ]

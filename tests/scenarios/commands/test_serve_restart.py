@@ -23,6 +23,7 @@ import httpx
 import pytest
 from lxml import etree
 
+from tests.ports import unused_ports
 from tests.simulators.ews.soap import NS, codes, envelope, shape
 
 INTERVAL = 3  # seconds between the engine's polls of one user
@@ -322,14 +323,9 @@ def test_the_state_dir_keeps_keys_private(serving: Serving) -> None:
     assert stat.S_IMODE(serving.ready.stat().st_mode) == 0o600
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_every_port_can_be_pinned(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("port", "smtp", "smtps", "pbx", "control")}
+    names = ("port", "smtp", "smtps", "pbx", "control")
+    ports = dict(zip(names, unused_ports(len(names)), strict=True))
     server = Serving(
         tmp_path,
         *("--port", str(ports["port"]), "--smtp-port", str(ports["smtp"])),
