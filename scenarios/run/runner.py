@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import heapq
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -112,6 +113,7 @@ class ScenarioResult:
     polls: list[PollEvent] = field(default_factory=list)
     activity: list[Activity] = field(default_factory=list)
     error: str | None = None  # the harness itself failed
+    seconds: float = 0.0  # wall-clock time the run took
 
     @property
     def passed(self) -> bool:
@@ -153,11 +155,13 @@ class _Run:
         variant: str,
         env: Environment,
         outside: Mapping[datetime, OutsideAction] | None = None,
+        progress: Callable[[datetime], object] | None = None,
     ) -> None:
         self.scenario = scenario
         self.variant = variant
         self.env = env
         self.outside = dict(outside or {})
+        self.progress = progress
         self.result = ScenarioResult(scenario, variant)
         self.item_ids: dict[str, str] = {}
         self.pbx_clock = pbx_clock_for(scenario)
@@ -463,6 +467,8 @@ class _Run:
                     break
                 visited.add(instant)
                 freezer.move_to(instant)  # type: ignore[attr-defined]
+                if self.progress is not None:
+                    self.progress(instant)
                 self.pbx.tick(self.pbx_clock.at(instant))
                 todo = steps_at.get(instant, [])
                 await self.restarts.due(instant)  # what a restart took down comes back
@@ -513,22 +519,27 @@ def run_scenario(
     variant: str,
     env: Environment,
     outside: Mapping[datetime, OutsideAction] | None = None,
+    *,
+    progress: Callable[[datetime], object] | None = None,
 ) -> ScenarioResult:
     """Run ``scenario`` with the engine reaching Exchange through ``variant``.
 
     ``outside`` holds actions at instants of the scenario clock, done after that
     instant's steps and before its poll: a person using a real client (a browser on
-    OWA, say) against ``env`` while the clock stands still."""
-    run = _Run(scenario, variant, env, outside)
+    OWA, say) against ``env`` while the clock stands still. ``progress`` is told
+    each instant the run reaches (``harness run`` shows that it is alive)."""
+    run = _Run(scenario, variant, env, outside, progress)
     if variant not in AVAILABLE_VARIANTS:
         run.result.error = f"the {variant} variant is not available in this build"
         return run.result
     start = scenario.start - timedelta(seconds=1)
+    began = time.perf_counter()  # before the freeze: the real clock
     with freeze_time(start, real_asyncio=True, ignore=REAL_TIME_MODULES) as freezer:
         try:
             asyncio.run(run.run(freezer))
         except Exception as exc:  # the harness failed, not an expectation
             run.result.error = f"{type(exc).__name__}: {exc}"
+    run.result.seconds = time.perf_counter() - began
     return run.result
 
 
