@@ -22,6 +22,7 @@ import multiprocessing.connection
 import multiprocessing.process
 import os
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -61,13 +62,13 @@ class Running:
     reached: datetime | None = None
 
 
-Progress = Callable[[datetime], object]
-RunJob = Callable[[Job, Environment, Progress], ScenarioResult]
+Reached = Callable[[datetime], object]  # told each scenario instant a run reaches
+RunJob = Callable[[Job, Environment, Reached], ScenarioResult]
 OnResult = Callable[[int, ScenarioResult], object]
 OnAlive = Callable[[Sequence[Running], int], object]  # running, how many have finished
 
 
-def run_job(job: Job, env: Environment, progress: Progress) -> ScenarioResult:
+def run_job(job: Job, env: Environment, progress: Reached) -> ScenarioResult:
     return run_scenario(job.scenario, job.variant, env, progress=progress)
 
 
@@ -209,10 +210,14 @@ class _Pool:
         self.on_result = on_result
         self.on_alive = on_alive
         self.run_job = run
-        # fork: a worker starts at once with everything imported (the parent has no
-        # threads, and its simulators are made in the worker).
-        self.forking = "fork" in multiprocessing.get_all_start_methods()
-        self.context = multiprocessing.get_context("fork" if self.forking else None)
+        # fork: a worker starts at once with everything imported; but only from a
+        # process without threads (harness run's), as a thread may hold a lock at the
+        # fork that the child then waits for forever. Else (a test process with its
+        # simulators running) spawn: a fresh interpreter that imports what it needs.
+        self.forking = (
+            "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+        )
+        self.context: Any = multiprocessing.get_context("fork" if self.forking else "spawn")
         self.pending: deque[int] = deque(range(len(jobs)))
         self.done: dict[int, ScenarioResult] = {}
         self.shown = 0  # results handed to on_result
