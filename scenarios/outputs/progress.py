@@ -81,10 +81,10 @@ class Progress:
     last_line: float = field(default_factory=real_clock)  # anything printed, for a log
     last_status: float = 0.0
     status_shown: bool = False
+    terminal: bool = field(init=False)
 
-    @property
-    def terminal(self) -> bool:
-        return self.err.isatty()
+    def __post_init__(self) -> None:
+        self.terminal = self.err.isatty()  # asked once: alive() is called very often
 
     def result(self, index: int, result: ScenarioResult) -> None:
         lines = []
