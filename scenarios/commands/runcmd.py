@@ -1,8 +1,9 @@
 """``harness run``: load the files, select the runs, run them, print, give the exit code.
 
 Exit codes (the contract): 0 every expectation held; 1 an expectation failed; 2 a
-file was invalid (nothing ran), ``-k`` selected nothing or does not parse, or the
-harness itself failed (a run's ERROR, a worker process that died).
+file was invalid (nothing ran), ``-k`` selected nothing or does not parse, the run
+was interrupted (Ctrl-C), or the harness itself failed (a run's ERROR, a worker
+process that died).
 """
 
 from __future__ import annotations
@@ -65,13 +66,18 @@ def run_command(options: RunOptions) -> int:
         quiet=options.quiet,
         explain=options.explain,
     )
-    results = run_batch(
-        jobs,
-        workers=workers,
-        stop_at_failure=options.exit_first,
-        on_result=progress.result,
-        on_alive=progress.alive,
-    )
+    try:
+        results = run_batch(
+            jobs,
+            workers=workers,
+            stop_at_failure=options.exit_first,
+            on_result=progress.result,
+            on_alive=progress.alive,
+        )
+    except KeyboardInterrupt:  # the workers are ended; not every expectation was checked
+        progress.clear_status()
+        print(f"harness run: interrupted after {progress.seconds():.1f} s", file=sys.stderr)
+        return EXIT_INVALID
     # Every run's result, in file order: what reports are written from.
     progress.print(
         summary(
