@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from tests.scenarios.commands.test_cli import harness
 
@@ -118,3 +124,43 @@ def test_bad_j_is_refused_by_the_parser(tmp_path: Path) -> None:
     done = harness("run", "-j", "0", str(write(tmp_path, "a")))
     assert done.returncode == 2
     assert "'0' is not a number of workers" in done.stderr
+
+
+def children(pid: int) -> set[int]:
+    found = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue  # it ended meanwhile
+        if f"\nPPid:\t{pid}\n" in text:
+            found.add(int(status.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+def test_ctrl_c_ends_the_workers_and_exits_2(tmp_path: Path) -> None:
+    write(tmp_path, "a")
+    # b: two days of polls every 10 s, long enough to be interrupted in the middle.
+    long = CASE.format(name="long", status="lunch").replace(
+        'end: "2026-01-05 12:02"', 'end: "2026-01-07 12:02"'
+    )
+    (tmp_path / "b.yaml").write_text(
+        long.replace("users:", "engine: {poll_interval: 10s}\nusers:"), encoding="utf-8"
+    )
+    command = [sys.executable, "-m", "scenarios.commands.cli", "run", "-j", "2", str(tmp_path)]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as run:
+        assert run.stdout is not None and run.stderr is not None
+        first = run.stdout.readline()  # a's first run is done: b runs in a worker now
+        assert first.startswith("[1/4] PASS"), first + run.stderr.read()
+        workers = children(run.pid)
+        assert len(workers) == 2
+        run.send_signal(signal.SIGINT)
+        assert run.wait(timeout=30) == 2
+        assert "harness run: interrupted after" in run.stderr.read()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}/status").exists() for pid in workers)
