@@ -120,6 +120,15 @@ def test_x_stops_at_the_first_failure_the_same_with_one_worker_or_two(tmp_path: 
     )
 
 
+def test_an_invalid_file_runs_nothing_whatever_the_options(tmp_path: Path) -> None:
+    write(tmp_path, "a")
+    bad = write(tmp_path, "b", status="luch")
+    done = harness("run", "-j", "2", "-x", "-k", "a", str(tmp_path))  # -k would skip b
+    assert done.returncode == 2
+    assert f"{bad}:12:" in done.stderr and "luch" in done.stderr
+    assert done.stdout == ""
+
+
 def test_bad_j_is_refused_by_the_parser(tmp_path: Path) -> None:
     done = harness("run", "-j", "0", str(write(tmp_path, "a")))
     assert done.returncode == 2
