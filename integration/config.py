@@ -72,9 +72,11 @@ class PollingConfig:
 
 @dataclass(frozen=True)
 class PbxConfig:
-    """The PBX's JSON API (user directory and presence)."""
+    """The PBX's JSON API (user directory and presence); ``token``, when the API
+    asks for one, goes out as ``Authorization: Bearer``."""
 
     url: str
+    token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,7 @@ class _Reader:
         )
 
     def pbx(self, s: _Section) -> PbxConfig:
-        return PbxConfig(url=s.url("url", _MISSING))
+        return PbxConfig(url=s.url("url", _MISSING), token=s.string("token", None))
 
     def health(self, s: _Section) -> HealthConfig:
         listen = s.string("listen", "127.0.0.1:0")

@@ -13,6 +13,7 @@ network it is on may see them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -101,5 +102,8 @@ class HealthServer:
     async def aclose(self) -> None:
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
+            # Since Python 3.12.1 wait_closed() also waits for open connections; a
+            # monitor that keeps one open must not hold the engine's shutdown.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
             self._server = None

@@ -69,10 +69,11 @@ def _time(value: str | None) -> datetime | None:
 class HttpPbxGateway:
     """The PBX simulator's HTTP JSON API (see ``simulators/pbx/api.py`` for shapes)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 10.0, token: str | None = None) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             timeout=timeout,
+            headers={"Authorization": f"Bearer {token}"} if token else None,
             transport=PoolTransport(max_connections=100),  # one read per poll: keep them all
         )
         # The presence read of every poll, its head written once (integration.transport).

@@ -1,4 +1,4 @@
-"""Calendar -> presence rules R1..R13 as a pure, clock-driven state machine.
+"""Calendar -> presence rules (R3..R13 of R1..R14) as a pure, clock-driven state machine.
 
 One ``UserRuleState`` per polled user. At every successful poll the scheduler calls
 ``step(state, appointments, now, current_presence=..., settings=..., user=...)`` and

@@ -86,7 +86,7 @@ async def run_engine(
     if config.pbx is None:
         raise ServiceError("[pbx] url: needed to run the engine on its own")
     source = build_source(config)
-    gateway = HttpPbxGateway(config.pbx.url)
+    gateway = HttpPbxGateway(config.pbx.url, token=config.pbx.token)
     engine = Engine(source, gateway, poll_settings(config), shard=shard, service=_describe(config))
     health: HealthServer | None = None
     try:
@@ -121,7 +121,7 @@ async def run_engine(
                 source = build_source(new)
             if new.pbx != config.pbx:
                 await gateway.aclose()
-                gateway = HttpPbxGateway(new.pbx.url)
+                gateway = HttpPbxGateway(new.pbx.url, token=new.pbx.token)
             if _same_exchange(config, new):
                 engine.source, engine.pbx = source, gateway
                 engine.settings = poll_settings(new)

@@ -8,6 +8,10 @@ part (``simulators.wsgi_server`` writes head and body together).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 SERVER_HEADER = "Microsoft-IIS/7.0"
 IIS_HEADERS = (("Server", SERVER_HEADER), ("X-Powered-By", "ASP.NET"))
 
@@ -16,6 +20,29 @@ def with_iis_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The headers of an answer plus IIS's own, unless the answer already has them."""
     present = {name.lower() for name, _ in headers}
     return [*headers, *((k, v) for k, v in IIS_HEADERS if k.lower() not in present)]
+
+
+# A host name, an IPv4 address or a bracketed IPv6 one, as a Host header carries it.
+_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\]")
+
+
+def realm_of(environ: Mapping[str, Any]) -> str:
+    """The Basic realm IIS names: the host the client asked for, without the port.
+    Anything that is not a host name (quotes, commas, spaces a client put in its
+    Host header) gives the server's own name instead: the header stays well-formed."""
+    host = str(environ.get("HTTP_HOST") or "")
+    name = host if host.endswith("]") else host.rsplit(":", 1)[0]
+    if not _HOST_NAME.fullmatch(name):
+        name = str(environ.get("SERVER_NAME") or "localhost")
+        if not _HOST_NAME.fullmatch(name):
+            name = "localhost"
+    return name
+
+
+def basic_challenge(environ: Mapping[str, Any]) -> str:
+    """The ``WWW-Authenticate`` value of a 401 from IIS Basic authentication."""
+    realm = realm_of(environ).replace("\\", "\\\\").replace('"', '\\"')
+    return f'Basic realm="{realm}"'
 
 
 # IIS 7's remote error page texts ("custom errors"), by status code.
@@ -67,4 +94,11 @@ def iis_error_page(status: str) -> bytes:
     return page.encode("iso-8859-1", "replace")
 
 
-__all__ = ["IIS_HEADERS", "SERVER_HEADER", "iis_error_page", "with_iis_headers"]
+__all__ = [
+    "IIS_HEADERS",
+    "SERVER_HEADER",
+    "basic_challenge",
+    "iis_error_page",
+    "realm_of",
+    "with_iis_headers",
+]

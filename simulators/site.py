@@ -219,16 +219,21 @@ class RunningSite:
         self.stop()
 
 
+def site_names(host: str) -> list[str]:
+    """The names the site's certificate carries: the bound host and loopback."""
+    names = ["127.0.0.1", "::1", "localhost"]
+    if host not in names and host not in ("0.0.0.0", "::", ""):
+        names.insert(0, host)
+    return names
+
+
 def _tls_files(host: str) -> tuple[str, str, str, str]:
     """(tmpdir, CA PEM, server cert chain PEM, server key PEM) from a fresh CA."""
     import trustme
 
     tmpdir = tempfile.mkdtemp(prefix="harness-site-")
     ca = trustme.CA(organization_name="Exchange harness test CA")
-    names = ["127.0.0.1", "::1", "localhost"]
-    if host not in names and host not in ("0.0.0.0", "::"):
-        names.insert(0, host)
-    cert = ca.issue_cert(*names)
+    cert = ca.issue_cert(*site_names(host))
     ca_path = str(Path(tmpdir, "ca.pem"))
     cert_path = str(Path(tmpdir, "server.pem"))
     key_path = str(Path(tmpdir, "server.key"))
@@ -252,9 +257,12 @@ def start_site(
     clock: ClockFn = utc_now,
     threads: int = 16,
     webdav_auth: str = "basic",
+    certificate: tuple[str, str, str] | None = None,
 ) -> RunningSite:
     """Serve EWS, WebDAV and OWA (and whatever is mounted later) on ``host:port``;
-    port 0 picks one. ``webdav_auth`` is the initial WebDAV/OWA auth mode."""
+    port 0 picks one. ``webdav_auth`` is the initial WebDAV/OWA auth mode.
+    ``certificate`` (CA PEM, chain PEM, key PEM paths; with ``tls``): the files to
+    serve, kept by the caller (``harness serve --state-dir``); else a fresh CA."""
     journal = journal or RequestJournal(clock=clock)
     faults = faults or FaultInjector(clock=clock)
     dispatcher = SiteDispatcher(journal, faults)
@@ -266,7 +274,10 @@ def start_site(
     dispatcher.mount(OWA_PREFIX, OwaFrontEnd(store, auth), "owa")
     tmpdir = ca_path = None
     cert_files: tuple[str, str] | None = None
-    if tls:
+    if tls and certificate is not None:
+        ca_path, cert_path, key_path = certificate
+        cert_files = (cert_path, key_path)
+    elif tls:
         tmpdir, ca_path, cert_path, key_path = _tls_files(host)
         cert_files = (cert_path, key_path)
     try:
@@ -318,4 +329,4 @@ def _serve(
     return server.start()
 
 
-__all__ = ["RunningSite", "SiteDispatcher", "start_site"]
+__all__ = ["RunningSite", "SiteDispatcher", "site_names", "start_site"]

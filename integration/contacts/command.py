@@ -9,13 +9,13 @@ understood), with one clear line on stderr and no traceback.
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from typing import TextIO
 
 from integration.config import ConfigError, ExchangeConfig, load_config
 from integration.contacts import open_contact_search
 from integration.contacts.model import DEFAULT_LIMIT, ContactHit, InvalidQuery
+from integration.quiet import quieter
 from integration.sources.base import SourceError
 
 EXIT_FOUND, EXIT_NONE, EXIT_INVALID = 0, 1, 2
@@ -71,8 +71,6 @@ def contacts_command(
     out = out or sys.stdout
     err = err or sys.stderr
     # The table is the output: no line per request (httpx) or per log-in step (engine).
-    for name in ("httpx", "integration"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         config = load_config(config_path)
     except ConfigError as exc:
@@ -87,7 +85,9 @@ def contacts_command(
         )
         return EXIT_INVALID
     try:
-        hits = asyncio.run(_search(exchange, query, limit))
+        # The table is the output: no line per request (httpx) or per log-in step.
+        with quieter("httpx", "integration"):
+            hits = asyncio.run(_search(exchange, query, limit))
     except InvalidQuery as exc:
         print(f"harness contacts: {exc}", file=err)
         return EXIT_INVALID

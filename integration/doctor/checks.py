@@ -43,7 +43,7 @@ async def _pbx_users(run: Run) -> Verdict:
         if run.mailbox:
             return ok("no [pbx] url: only --mailbox is checked")
         return fail("no [pbx] section", "set [pbx] url, or give --mailbox ADDRESS")
-    gateway = HttpPbxGateway(run.config.pbx.url, timeout=run.timeout)
+    gateway = HttpPbxGateway(run.config.pbx.url, timeout=run.timeout, token=run.config.pbx.token)
     try:
         run.users = await gateway.users()
     except PbxError as exc:

@@ -13,7 +13,6 @@ stderr, no traceback).
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,6 +24,7 @@ from integration.capture import capture
 from integration.capture.anonymise import anonymise, new_key
 from integration.capture.model import CaptureError
 from integration.config import ConfigError, load_config
+from integration.quiet import quieter
 from integration.sources.base import SourceError
 from scenarios.commands.files import RefusedWrite, write_atomically
 from scenarios.commands.scenariofile import choose_zone, render_capture
@@ -61,8 +61,6 @@ def capture_command(
     """Capture ``mailboxes`` from ``first`` to ``last`` (inclusive dates) into ``out_path``."""
     out = out or sys.stdout
     err = err or sys.stderr
-    for name in ("httpx", "integration"):
-        logging.getLogger(name).setLevel(logging.WARNING)
 
     def fail(message: str) -> int:
         print(f"harness capture: {message}", file=err)
@@ -99,7 +97,8 @@ def capture_command(
         (start, end) if zone else (start - timedelta(days=1), end + timedelta(days=1))
     )
     try:
-        captured = asyncio.run(capture(exchange, addresses, read_from, read_to))
+        with quieter("httpx", "integration"):  # the file written is the output
+            captured = asyncio.run(capture(exchange, addresses, read_from, read_to))
     except (SourceError, CaptureError, ValueError) as exc:
         return fail(f"reading over {exchange.variant} at {exchange.server_url} failed: {exc}")
     zone = zone or choose_zone(captured)

@@ -57,11 +57,28 @@ def _parser() -> argparse.ArgumentParser:
         metavar="USER",
         help="print, per poll, the engine's decision on each appointment of USER (extension)",
     )
+    from scenarios.outputs.write import output_file
+
+    run.add_argument("--report", type=output_file, metavar="FILE.html", help="an HTML report")
+    run.add_argument("--junit", type=output_file, metavar="FILE.xml", help="JUnit XML for CI")
+    run.add_argument("--json", type=output_file, metavar="FILE", help="every result as JSON")
 
     serve = commands.add_parser("serve", help="run the simulators in real time")
     serve.add_argument("--seed", metavar="FILE", help="scenario or seed file to load")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=0, help="HTTPS port (0: a free one)")
+    serve.add_argument("--port", type=_port, help="HTTPS port (0: a free one)")
+    serve.add_argument("--smtp-port", type=_port, help="SMTP port, STARTTLS (0: a free one)")
+    serve.add_argument("--smtps-port", type=_port, help="SMTP port, implicit TLS (0: free)")
+    serve.add_argument("--pbx-port", type=_port, help="the PBX API's port (0: a free one)")
+    serve.add_argument("--control-port", type=_port, help="the control API's port (0: free)")
+    serve.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="keep the CA, keys, ports and token here: serving again looks like a restart",
+    )
+    serve.add_argument(
+        "--token", help="the PBX and control APIs' token (made up when bound off loopback)"
+    )
     serve.add_argument("--ready-file", metavar="PATH", help="write the endpoints here as JSON")
 
     engine = commands.add_parser("engine", help="run the sync engine in real time")
@@ -121,6 +138,16 @@ def _workers(text: str) -> int:
     return count
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0..65535)")
+    return port
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -151,12 +178,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                     keyword=args.keyword,
                     exit_first=args.exitfirst,
                     jobs=args.jobs,
+                    outputs={"report": args.report, "junit": args.junit, "json": args.json},
                 )
             )
         if args.command == "serve":
-            from scenarios.commands.serve import serve
+            from scenarios.commands.serve import ServeOptions, serve
 
-            return serve(args.seed, args.host, args.port, args.ready_file)
+            options = ServeOptions(
+                host=args.host,
+                port=args.port,
+                smtp_port=args.smtp_port,
+                smtps_port=args.smtps_port,
+                pbx_port=args.pbx_port,
+                control_port=args.control_port,
+                state_dir=args.state_dir,
+                token=args.token,
+            )
+            return serve(args.seed, ready_file=args.ready_file, options=options)
         if args.command == "engine":
             return _engine(args.config, args.shard)
         if args.command == "bench":

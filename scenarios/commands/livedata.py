@@ -22,19 +22,16 @@ from typing import Any
 from scenarios.commands.served import Served
 from scenarios.outputs.lanes import (
     AppointmentTrack,
-    AppointmentVersion,
     FaultSpan,
     Lane,
     Mark,
     PollTick,
     Timeline,
-    appointment_tracks,
     presence_segments,
 )
+from scenarios.run.recording import store_tracks
 from simulators.exchange.ews.middleware import JournalEntry
 from simulators.exchange.history import ItemChange
-from simulators.exchange.model import CalendarItem
-from simulators.exchange.store import StoreError
 
 # The request that is one poll of one mailbox, per service.
 POLL_OPERATIONS = {("ews", "FindItem"), ("webdav", "SEARCH")}
@@ -220,35 +217,9 @@ def timeline(served: Served, start: datetime, end: datetime) -> Timeline:
 def _tracks(
     served: Served, changes: list[ItemChange], start: datetime, end: datetime
 ) -> tuple[AppointmentTrack, ...]:
-    """Singles and changed occurrences from the history; the occurrences of a series
-    in the window from the calendar as it is now, each dated to the series' creation."""
-    series = {c.item_id: c for c in changes if c.recurring and c.occurrence is None}
-    singles = appointment_tracks([c for c in changes if c.item_id not in series])
-    by_id = {t.id: t for t in singles}
-    store = served.store
-    for master_id, last in series.items():
-        if last.deleted:
-            continue
-        try:
-            master = store.item(master_id)
-        except StoreError:
-            continue
-        if not isinstance(master, CalendarItem):
-            continue
-        folder = store.folder(master.folder_id)
-        duration = master.end - master.start
-        for row in store.calendar_view(folder, start, end):
-            if row.master.id != master_id:
-                continue
-            original = row.original_start or row.start
-            first = AppointmentVersion(
-                master.created, master.subject, original, original + duration, "created"
-            )
-            known = by_id.get(row.id)
-            versions = (first, *known.versions) if known else (first,)
-            by_id[row.id] = AppointmentTrack(row.id, versions, occurrence=True)
-    tracks = sorted(by_id.values(), key=lambda t: (t.versions[0].at, t.current.start, t.id))
-    return tuple(tracks)
+    """Singles and changed occurrences from the history, a series' occurrences in the
+    window from the calendar as it is now (the report draws them the same way)."""
+    return store_tracks(served.store, changes, start, end)
 
 
 __all__ = ["activity", "default_window", "poll_outcome", "timeline", "users"]

@@ -336,7 +336,19 @@ def document(server: str = "/") -> dict[str, Any]:
         },
         "servers": [{"url": server}],
         "paths": _paths(),
-        "components": {"schemas": SCHEMAS},
+        # Open on loopback; bound elsewhere (or with --token) every request needs it.
+        "security": [{}, {"token": []}],
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "token": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the ready file's token; required when harness serve "
+                    "is bound off loopback or started with --token (docs/serving.md)",
+                }
+            },
+        },
     }
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from scenarios.format.loader import load_paths
 from scenarios.outputs.progress import Progress, summary
+from scenarios.outputs.write import write_outputs
 from scenarios.run.batch import Job, default_workers, run_batch
 from scenarios.run.runner import ScenarioResult, variants_for
 from scenarios.run.selection import SelectionError, parse_selection
@@ -32,6 +33,7 @@ class RunOptions:
     keyword: str | None = None  # -k
     exit_first: bool = False  # -x
     jobs: int | None = None  # -j; None: one worker per core
+    outputs: Mapping[str, str | None] = field(default_factory=dict)  # --report/--junit/--json
 
 
 def exit_code(results: Sequence[ScenarioResult]) -> int:
@@ -88,7 +90,7 @@ def run_command(options: RunOptions) -> int:
             workers=workers,
         )
     )
-    return exit_code(results)
+    return max(exit_code(results), write_outputs(results, **options.outputs))
 
 
 __all__ = ["RunOptions", "exit_code", "run_command"]

@@ -1,12 +1,20 @@
 """``harness serve``: the simulators in real time, for engineers and support.
 
 One HTTPS site like one IIS site (EWS at /EWS/Exchange.asmx, any case) with a
-certificate from a CA generated at start, the SMTP sink (STARTTLS on ``smtp``,
-implicit TLS on ``smtps``; its inspection API under ``mail``), the PBX
-simulator's JSON API, and the control API. ``--seed`` takes a scenario or seed file (its users become PBX
-users and mailboxes); without it a small demo organisation is served. When
-everything listens, ``--ready-file`` receives the endpoints as JSON, and an
-engine configuration pointing at them is written beside the CA.
+certificate from one CA (``scenarios.commands.servestate``), the SMTP sink (STARTTLS
+on ``smtp``, implicit TLS on ``smtps``; its inspection API under ``mail``), the PBX
+simulator's JSON API, and the control API. ``--seed`` takes a scenario or seed file
+(its users become PBX users and mailboxes); without it a small demo organisation is
+served. When everything listens, ``--ready-file`` receives the endpoints as JSON, and
+an engine configuration pointing at them (mode 0600: it holds passwords) is written
+beside the CA.
+
+Every port can be pinned (``ServeOptions``); with ``--state-dir`` the CA, the keys,
+the ports and the token are kept, so serving again looks like a restarted Exchange:
+same addresses, same certificates, the same ready file and engine configuration,
+and a running engine reconnects by itself. A port that is taken is a clear error
+(``ServeError``, exit 2). Bound off loopback, the PBX and control APIs (and the
+site's read-only live view) need the token (``simulators.bearer``).
 
 Everything served reads one ``ControlledClock`` (the control API sets it), and
 the live view (``scenarios.commands.liveview``) is at the control server's root
@@ -15,25 +23,29 @@ and at ``/_harness/`` on the site.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
-import os
-import shutil
 import signal
-import tempfile
+import socket
+import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from integration.config import load_config
 from scenarios.commands.control import ControlApi
 from scenarios.commands.directory import ExchangeDirectory
 from scenarios.commands.liveview import HARNESS_PREFIX, LiveView
 from scenarios.commands.served import Loaded, Served, pbx_journaled
+from scenarios.commands.servestate import ServeState, StateError, write_private
 from scenarios.format.loader import load_scenario
 from scenarios.format.model import User
 from scenarios.run.runner import pbx_for
+from simulators.bearer import gated, is_loopback
 from simulators.clock import Clock, ControlledClock
 from simulators.exchange.ews.middleware import RequestJournal
 from simulators.exchange.history import ChangeHistory
@@ -41,11 +53,44 @@ from simulators.exchange.seed import Seed, SeedMailbox, ServiceAccount, apply_se
 from simulators.exchange.store import ExchangeStore
 from simulators.pbx import Pbx
 from simulators.pbx.server import PbxServer
-from simulators.site import start_site
+from simulators.site import site_names, start_site
 from simulators.smtp import SinkSettings, SmtpSink
+from simulators.smtp.settings import ListenerSpec
+from simulators.smtp.tls import certificate_names
 from simulators.wsgi_server import WsgiServer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+SERVICES = ("site", "smtp", "smtps", "pbx", "control")  # what listens, each on its port
+
+
+class ServeError(Exception):
+    """``harness serve`` cannot start as asked (a port taken, a state folder unusable)."""
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Where ``harness serve`` listens and what it keeps. A port None is the one of
+    the last start with the same ``state_dir``, else a free one; 0 always a free one."""
+
+    host: str = "127.0.0.1"
+    port: int | None = None  # the HTTPS site (EWS, WebDAV, OWA)
+    smtp_port: int | None = None
+    smtps_port: int | None = None
+    pbx_port: int | None = None
+    control_port: int | None = None
+    state_dir: str | None = None
+    token: str | None = None  # the PBX and control APIs' token; required off loopback
+
+    def asked(self, service: str) -> int | None:
+        return {
+            "site": self.port,
+            "smtp": self.smtp_port,
+            "smtps": self.smtps_port,
+            "pbx": self.pbx_port,
+            "control": self.control_port,
+        }[service]
+
 
 DEMO_USERS = (
     User(extension="100", name="Anna Berg", email="user1@domain.net", auto_back_to_office=True),
@@ -69,6 +114,7 @@ def engine_config_text(
     pbx_url: str,
     polling: dict[str, Any],
     smtp: str,
+    pbx_token: str | None = None,
 ) -> str:
     """The engine's TOML for the served simulators (quoted with json: TOML strings
     accept JSON's escapes)."""
@@ -91,6 +137,7 @@ def engine_config_text(
             "",
             "[pbx]",
             f"url = {q(pbx_url)}",
+            *([f"token = {q(pbx_token)}"] if pbx_token else []),
             "",
             "[smtp]",
             f"server = {q(smtp.rsplit(':', 1)[0])}",
@@ -112,27 +159,137 @@ def _not_yet(environ: dict[str, Any], start_response: Callable[..., Any]) -> lis
     return [body]
 
 
+def _taken(host: str, port: int) -> bool:
+    """Whether something else listens on ``host:port`` now (to name it in an error)."""
+    if port == 0:
+        return False
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+FLAGS = {
+    "site": "--port",
+    "smtp": "--smtp-port",
+    "smtps": "--smtps-port",
+    "pbx": "--pbx-port",
+    "control": "--control-port",
+}
+
+
+def _listening(what: str, host: str, ports: dict[str, int], start: Callable[[], T]) -> T:
+    """``start()``, with a bind failure told as the address that could not be had
+    and the option that sets it."""
+    try:
+        return start()
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        busy = {n: p for n, p in ports.items() if _taken(host, p)} or ports
+        shown = f"[{host}]" if ":" in host else host
+        where = ", ".join(f"{shown}:{port} ({FLAGS[name]})" for name, port in busy.items())
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise ServeError(f"cannot listen for {what} on {where}: {reason}") from None
+
+
 def start_serving(
-    loaded: Loaded, host: str = "127.0.0.1", port: int = 0
+    loaded: Loaded,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    options: ServeOptions | None = None,
 ) -> tuple[Served, dict[str, str], Callable[[], None]]:
     """Start every simulator, the control server and the live view for ``loaded``;
-    returns the served state, the ready-file keys and the function that stops it all."""
-    seed, users, zone = loaded.seed, loaded.users, loaded.zone
+    returns the served state, the ready-file keys and the function that stops it all.
+    ``options`` (else ``host`` and ``port``) say where; raises ``ServeError``."""
+    options = options or ServeOptions(host=host, port=port)
+    host = options.host
+    try:
+        state = ServeState(options.state_dir)
+    except StateError as exc:
+        raise ServeError(str(exc)) from None
+    with contextlib.ExitStack() as undo:  # a failed start leaves nothing listening
+        undo.callback(state.close)
+        try:
+            served, ready, stop_parts = _start_parts(loaded, options, state, undo)
+        except StateError as exc:
+            raise ServeError(str(exc)) from None
+        undo.pop_all()
+
+    def stop() -> None:
+        stop_parts()
+        state.close()
+
+    return served, ready, stop
+
+
+def _start_parts(
+    loaded: Loaded, options: ServeOptions, state: ServeState, undo: contextlib.ExitStack
+) -> tuple[Served, dict[str, str], Callable[[], None]]:
+    seed, users, zone, host = loaded.seed, loaded.users, loaded.zone, options.host
+    ports = {name: state.port(name, options.asked(name)) for name in SERVICES}
+    token = state.token(options.token, needed=not is_loopback(host))
+    gate = gated(token)
     clock = ControlledClock()  # what every served simulator reads (the control API sets it)
     store = ExchangeStore(Clock(skew=loaded.skew, base=clock.now))
     history = ChangeHistory().attach(store)
     apply_seed(store, seed)
-    site = start_site(
-        store, host=host, port=port, tls=True, clock=clock.now, webdav_auth=seed.webdav_auth
+    ca = state.ca()
+    chain, key = state.server_certificate("site", site_names(host))
+    site = _listening(
+        "the HTTPS site",
+        host,
+        {"site": ports["site"]},
+        lambda: start_site(
+            store,
+            host=host,
+            port=ports["site"],
+            tls=True,
+            clock=clock.now,
+            webdav_auth=seed.webdav_auth,
+            certificate=(str(state.ca_path), chain, key),
+        ),
     )
+    undo.callback(site.stop)
     pbx = pbx_for(users, zone, clock.now)
     pbx_journal = RequestJournal(clock=clock.now)
+    journaled = pbx_journaled(pbx_journal, lambda: pbx_server.pbx)
     pbx_server = PbxServer(
-        pbx, host=host, middleware=pbx_journaled(pbx_journal, lambda: pbx_server.pbx)
-    ).start()
-    sink = SmtpSink(store, SinkSettings(host=host, allow_relay=seed.allow_relay)).start()
-    control = WsgiServer(_not_yet, host, 0, threads=4, name="control").start()
-    root = f"http://{host}:{control.bind_addr[1]}/"
+        pbx, host=host, port=ports["pbx"], middleware=lambda app: journaled(gate(app))
+    )
+    _listening("the PBX API", host, {"pbx": ports["pbx"]}, pbx_server.start)
+    undo.callback(pbx_server.stop)
+    listeners = (
+        ListenerSpec("smtp", "starttls", port=ports["smtp"]),
+        ListenerSpec("smtps", "tls", port=ports["smtps"]),
+    )
+    sink = SmtpSink(
+        store, SinkSettings(host=host, allow_relay=seed.allow_relay, listeners=listeners, ca=ca)
+    )
+    sink.settings.certificate = state.server_certificate(
+        "smtp", certificate_names(host, sink.server_name)
+    )
+    smtp_ports = {"smtp": ports["smtp"], "smtps": ports["smtps"]}
+    _listening("SMTP", host, smtp_ports, sink.start)
+    undo.callback(sink.stop)
+    control = WsgiServer(_not_yet, host, ports["control"], threads=4, name="control")
+    _listening("the control API", host, {"control": ports["control"]}, control.start)
+    undo.callback(control.stop)
+    state.remember_ports(
+        {
+            "site": site.port,
+            "smtp": sink.port("smtp"),
+            "smtps": sink.port("smtps"),
+            "pbx": pbx_server.address[1],
+            "control": control.bind_addr[1],
+        }
+    )
+    shown = f"[{host}]" if ":" in host else host
+    root = f"http://{shown}:{control.bind_addr[1]}/"
     control_url = root + "control/"
     services = {
         "ews": site.ews_url,
@@ -146,21 +303,18 @@ def start_serving(
     served = Served(clock, store, history, site, sink, pbx_server, pbx_journal, loaded, services)
     mail_api = sink.wsgi_app()
     control_api = ControlApi(served)
-    control.app = LiveView(control_api, mail_api)
-    site.mount_internal(HARNESS_PREFIX, LiveView(control_api, mail_api, read_only=True))
-    workdir = Path(tempfile.mkdtemp(prefix="harness-serve-"))
-    # One trust file for everything served: the site's CA and the mail sink's.
-    ca_bundle = workdir / "ca.pem"
-    ca_bundle.write_bytes(
-        b"".join(Path(p).read_bytes() for p in (site.ca_cert_pem, sink.ca_cert_pem) if p)
-    )
-    config_path = workdir / "engine.toml"
+    control.app = gate(LiveView(control_api, mail_api))
+    site.mount_internal(HARNESS_PREFIX, gate(LiveView(control_api, mail_api, read_only=True)))
+    # One trust file for everything served: the one CA issued the site's and the sink's.
+    ca_bundle = state.ca_path
+    config_path = state.folder / "engine.toml"
     directories: list[ExchangeDirectory] = []
 
     def on_load(current: Loaded, new_pbx: Pbx) -> None:
         """The engine configuration for this seed; the PBX's phone book searches
         Exchange's public folders through the engine, as the seed's service account."""
-        config_path.write_text(
+        write_private(  # it holds the service account's password
+            config_path,
             engine_config_text(
                 site.ews_url,
                 current.seed.service_account,
@@ -168,8 +322,8 @@ def start_serving(
                 pbx_server.url,
                 current.polling,
                 sink.endpoints["smtp"],
+                token,
             ),
-            encoding="utf-8",
         )
         directories.append(ExchangeDirectory(load_config(config_path).exchange))
         new_pbx.external_directory = directories[-1]
@@ -190,27 +344,52 @@ def start_serving(
         "dashboard": root,
         "ca_cert": str(ca_bundle),
         "engine_config": str(config_path),
+        **({"token": token} if token else {}),
     }
+
+    def close_directories() -> None:
+        for directory in directories:
+            directory.close()
+
+    undo.callback(close_directories)
 
     def stop() -> None:
         control.stop()
-        for directory in directories:
-            directory.close()
+        close_directories()
         sink.stop()
         pbx_server.stop()
         site.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
     return served, ready, stop
 
 
-def serve(seed_path: str | None, host: str, port: int, ready_file: str | None) -> int:
+def serve(
+    seed_path: str | None,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    ready_file: str | None = None,
+    options: ServeOptions | None = None,
+) -> int:
+    """``harness serve`` until SIGINT or SIGTERM; 0, or 2 when it cannot start."""
     loaded = Loaded.from_scenario(load_scenario(seed_path), seed_path) if seed_path else _demo()
-    _served, ready, stop_serving = start_serving(loaded, host, port)
+    try:
+        _served, ready, stop_serving = start_serving(
+            loaded, options=options or ServeOptions(host=host, port=port)
+        )
+    except ServeError as exc:
+        print(f"harness serve: {exc}", file=sys.stderr)
+        return 2
     if ready_file:
-        tmp = f"{ready_file}.tmp"
-        Path(tmp).write_text(json.dumps(ready, indent=2), encoding="utf-8")
-        os.replace(tmp, ready_file)  # readers never see half a file
+        try:
+            # Replaced in one step (readers never see half a file); owner-readable only,
+            # like engine.toml: it may name the token.
+            write_private(Path(ready_file), json.dumps(ready, indent=2))
+        except OSError as exc:
+            stop_serving()
+            print(
+                f"harness serve: --ready-file {ready_file}: {exc.strerror or exc}", file=sys.stderr
+            )
+            return 2
     print(json.dumps(ready, indent=2), flush=True)
 
     stop = threading.Event()

@@ -41,6 +41,7 @@ from scenarios.format.model import (
 from scenarios.format.stepcontext import Handle, StepContext
 from scenarios.format.steps import read_steps, read_transitions
 from scenarios.format.yamlnodes import Fields, Reader, compose, line_of, suggest
+from simulators.exchange.lockout import MAX_THRESHOLD, LockoutPolicy
 from simulators.exchange.seed import Seed, SeedContact, SeedFolder, SeedMailbox, ServiceAccount
 
 TOP_KEYS = (
@@ -61,7 +62,15 @@ TOP_KEYS = (
     "expect_transitions",
 )
 ENGINE_KEYS = ("poll_interval", "poll_offset", "lead_time", "catch_up")
-EXCHANGE_KEYS = ("clock_skew", "service_account", "webdav_auth", "allow_relay", "rights_delay")
+EXCHANGE_KEYS = (
+    "clock_skew",
+    "service_account",
+    "webdav_auth",
+    "allow_relay",
+    "rights_delay",
+    "account_lockout",
+)
+LOCKOUT_KEYS = ("threshold", "observation_window", "duration")
 SERVICE_ACCOUNT_KEYS = (
     "user",
     "password",
@@ -199,6 +208,7 @@ class _Builder:
         seed.service_account = exchange.service_account
         seed.webdav_auth = exchange.webdav_auth
         seed.allow_relay = exchange.allow_relay
+        seed.account_lockout = exchange.account_lockout
         engine = self.engine(top.get("engine"))
         end = top.moment("end")
         anchor = start or datetime(2000, 1, 1, tzinfo=UTC)  # only while reporting problems
@@ -308,7 +318,28 @@ class _Builder:
             service_account=account,
             webdav_auth=fields.choice("webdav_auth", WEBDAV_AUTH, default="basic") or "basic",
             allow_relay=fields.flag("allow_relay", False),
+            account_lockout=self.lockout(fields.get("account_lockout")),
         )
+
+    def lockout(self, node: Node | None) -> LockoutPolicy | None:
+        """``exchange.account_lockout``: AD's account lock-out policy."""
+        if node is None:
+            return None
+        reader = self.reader
+        fields = reader.mapping(node, "account_lockout", LOCKOUT_KEYS, required=("threshold",))
+        if fields is None:
+            return None
+        default = LockoutPolicy()
+        threshold = fields.integer("threshold", 0, MAX_THRESHOLD)
+        window = fields.duration("observation_window", default.observation_window)
+        duration = fields.duration("duration", default.duration)
+        if threshold is None or window is None or duration is None:
+            return None  # reported
+        try:
+            return LockoutPolicy(threshold, window, duration)
+        except ValueError as exc:
+            reader.error(fields.line, f"account_lockout: {exc}")
+            return None
 
     def users(self, nodes: list[Node]) -> list[User]:
         reader = self.reader

@@ -19,6 +19,7 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from integration.mail.outcome import Outcome
+from simulators.exchange.lockout import LockoutPolicy
 from simulators.exchange.model import BusyStatus
 from simulators.exchange.recurrence import Recurrence
 from simulators.exchange.seed import Seed, SeedAppointment, ServiceAccount
@@ -85,6 +86,7 @@ class ExchangeSettings:
     webdav_auth: str = "basic"  # basic | forms
     allow_relay: bool = False  # SMTP: accept mail for other domains (else 550 5.7.1)
     rights_delay: timedelta = timedelta(0)  # until a grant or revoke takes effect
+    account_lockout: LockoutPolicy | None = None  # AD's account lock-out policy
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ from scenarios.outputs.lanes import (
 from scenarios.outputs.svgstyle import STATUS_COLOURS, STYLE, UNKNOWN_STATUS, esc, fit, num
 from scenarios.outputs.svgstyle import legend as draw_legend
 
+# Labels of failed expectations: at most this wide (the tooltip has the whole text),
+# in at most this many rows when marks are close together.
+FAIL_LABEL_MAX = 560
+FAIL_LABEL_ROWS = 3
 # Axis steps in seconds: the smallest that leaves room for each label.
 AXIS_STEPS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
@@ -120,11 +124,12 @@ def render(timeline: Timeline, layout: Layout | None = None) -> str:
     ]
     height = legend[1] + 14 * len(notes) + (6 if notes else 0)
     _axis(canvas, lanes_top, lanes_bottom)
-    _faults(canvas, lanes_top, lanes_bottom)
+    fault_labels = _faults(canvas, lanes_top, lanes_bottom)
     if not timeline.lanes:
         canvas.add(f'<text class="tl-s" x="{canvas.x0}" y="{lanes_top + 14}">no users</text>')
     for lane, top, rows in lane_blocks:
         _lane(canvas, lane, top, rows)
+    canvas.parts.extend(fault_labels)  # over the lanes: an appointment bar hides none
     _now(canvas, lanes_top, lanes_bottom)
     canvas.add('<g class="tl-legend">')
     canvas.parts.extend(legend[0])
@@ -180,19 +185,32 @@ def _axis_step(c: _Canvas) -> int:
     return AXIS_STEPS[-1] * max(1, int(c.span / AXIS_STEPS[-1] / room) + 1)
 
 
-def _faults(c: _Canvas, top: int, bottom: int) -> None:
+def _faults(c: _Canvas, top: int, bottom: int) -> list[str]:
+    """The windows (drawn now, under the lanes) and their labels (to draw over them)."""
+    taken: list[tuple[float, float, int]] = []  # labels so far: x from, x to, row
+    labels: list[str] = []
     for fault in c.t.faults:
         if not c.visible(fault.start, fault.end):
             continue
         x1, x2 = c.clamp(fault.start), c.clamp(fault.end)
         text = f"{fault.service} {fault.kind}"
         tip = f"fault: {text} {c.local(fault.start)} - {c.local(fault.end)}"
+        # Windows that overlap would print their labels over each other: next row down.
+        left, right = x1 + 3, x1 + 3 + len(text) * 5.6
+        row = 0
+        while any(row == r and left < b and a < right for a, b, r in taken):
+            row += 1
+        taken.append((left, right, row))
         c.add(
             f'<g class="tl-faultwindow"><title>{esc(tip)}</title>'
             f'<rect class="tl-fault" x="{num(x1)}" y="{top}" '
-            f'width="{num(max(x2 - x1, 1.5))}" height="{bottom - top}"/>'
-            f'<text class="tl-faulttext" x="{num(x1 + 3)}" y="{top + 10}">{esc(text)}</text></g>'
+            f'width="{num(max(x2 - x1, 1.5))}" height="{bottom - top}"/></g>'
         )
+        labels.append(
+            f'<text class="tl-faulttext" x="{num(left)}" y="{top + 10 + 11 * row}">'
+            f"<title>{esc(tip)}</title>{esc(text)}</text>"
+        )
+    return labels
 
 
 def _now(c: _Canvas, top: int, bottom: int) -> None:
@@ -455,23 +473,40 @@ def _mail(c: _Canvas, mail: Mark, top: int) -> None:
 
 
 def _failures(c: _Canvas, marks: Iterable[Mark], top: int, bottom: int, event_top: int) -> None:
+    """Each failed expectation: a line across the lane, a marker, and a label. Labels of
+    marks close together go up a row each (over the presence bar, then the
+    appointments) rather than over each other; with every row taken, the marker and
+    its tooltip are left alone, without a label."""
     shown = sorted((m for m in marks if c.visible(m.at, m.at)), key=lambda m: m.at)
+    base = event_top + c.layout.event_row - 5
+    ends: list[float] = []  # per label row, where its last label ends
+    xs = [c.x(m.at) for m in shown]
     for index, mark in enumerate(shown):
-        x = c.x(mark.at)
-        room = (c.x(shown[index + 1].at) if index + 1 < len(shown) else c.x1) - x - 12
-        y = event_top + c.layout.event_row - 5
-        label = fit(mark.text, room, 5.8)
+        x = xs[index]
+        # A label starts right of the markers that follow close on its own.
+        after = x
+        for later in xs[index + 1 :]:
+            if later - after >= 14:
+                break
+            after = later
+        label = fit(mark.text, min(c.x1 - after - 12, FAIL_LABEL_MAX), 5.8)
+        left, right = after + 7, after + 7 + len(label) * 5.8
+        row = next((i for i, end in enumerate(ends) if left >= end + 6), None)
+        if row is None and len(ends) < FAIL_LABEL_ROWS:
+            row = len(ends)
+            ends.append(0.0)
+        text = ""
+        if label and row is not None:
+            ends[row] = right
+            text = (
+                f'<text class="tl-faillabel" x="{num(left)}" y="{num(base - 11 * row)}">'
+                f"{esc(label)}</text>"
+            )
         c.add(
             f'<g class="tl-failure"><title>{esc("failed at " + c.local(mark.at) + ": " + mark.text)}'
             "</title>"
             f'<line class="tl-failline" x1="{num(x)}" y1="{top}" x2="{num(x)}" y2="{bottom}"/>'
-            f'<path class="tl-fail" d="M{num(x)} {num(y - 9)}l5 9h-10z"/>'
-            + (
-                f'<text class="tl-faillabel" x="{num(x + 7)}" y="{num(y)}">{esc(label)}</text>'
-                if label
-                else ""
-            )
-            + "</g>"
+            f'<path class="tl-fail" d="M{num(x)} {num(base - 9)}l5 9h-10z"/>' + text + "</g>"
         )
 
 

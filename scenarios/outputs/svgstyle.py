@@ -45,7 +45,7 @@ STYLE = """
 .tl-failline{stroke:#c62828;stroke-width:1;stroke-dasharray:4 3}
 .tl-faillabel{font:bold 10px sans-serif;fill:#b71c1c;paint-order:stroke;stroke:#fff;stroke-width:3}
 .tl-fault{fill:#e57373;fill-opacity:.16;stroke:#e57373;stroke-opacity:.5}
-.tl-faulttext{font:10px sans-serif;fill:#b71c1c}
+.tl-faulttext{font:10px sans-serif;fill:#b71c1c;paint-order:stroke;stroke:#fff;stroke-width:3}
 .tl-now{stroke:#1565c0;stroke-width:1.5}
 .tl-nowtext{font:bold 10px sans-serif;fill:#1565c0}
 """

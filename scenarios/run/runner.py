@@ -63,6 +63,7 @@ from scenarios.run.environment import Environment
 from scenarios.run.inprocess import InProcessPbxGateway
 from scenarios.run.mailside import MailSide
 from scenarios.run.pbxclock import PbxClock
+from scenarios.run.recording import Recording, RunFacts, StoreRecorder, record
 from scenarios.run.restarts import RestartSide, engine_polls
 from simulators.clock import utc_now
 from simulators.exchange import meetings
@@ -92,6 +93,8 @@ class Failure:
     line: int
     message: str
     explanation: tuple[str, ...] = ()
+    user: str | None = None  # whose presence it is about, when it is
+    at: datetime | None = None  # the instant it is about (scenario clock)
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ class ScenarioResult:
     polls: list[PollEvent] = field(default_factory=list)
     activity: list[Activity] = field(default_factory=list)
     error: str | None = None  # the harness itself failed
-    seconds: float = 0.0  # wall-clock time the run took
+    recording: Recording | None = None  # the run for reports (scenarios.run.recording)
+    seconds: float = 0.0  # wall time the run took
 
     @property
     def passed(self) -> bool:
@@ -188,12 +192,14 @@ class _Run:
 
     def fail(self, line: int, message: str) -> None:
         explanation: tuple[str, ...] = ()
+        user: str | None = None
+        instant = utc_now()  # the instant being run (the end, for transitions)
         if self.about is not None:
-            user, at, expected = self.about
+            user, instant, expected = self.about
             # The engine's polls are stamped with the PBX clock: look up to its reading.
-            at = self.pbx_clock.at(at)
+            at = self.pbx_clock.at(instant)
             explanation = tuple(why(self.result.polls, user, at, self.clock, expected=expected))
-        self.result.failures.append(Failure(line, message, explanation))
+        self.result.failures.append(Failure(line, message, explanation, user, instant))
 
     @contextmanager
     def explaining(self, user: str, at: datetime, expected: str | None = None) -> Iterator[None]:
@@ -528,19 +534,48 @@ def run_scenario(
     instant's steps and before its poll: a person using a real client (a browser on
     OWA, say) against ``env`` while the clock stands still. ``progress`` is told
     each instant the run reaches (``harness run`` shows that it is alive)."""
+    began = time.perf_counter()
     run = _Run(scenario, variant, env, outside, progress)
     if variant not in AVAILABLE_VARIANTS:
         run.result.error = f"the {variant} variant is not available in this build"
         return run.result
     start = scenario.start - timedelta(seconds=1)
-    began = time.perf_counter()  # before the freeze: the real clock
-    with freeze_time(start, real_asyncio=True, ignore=REAL_TIME_MODULES) as freezer:
-        try:
-            asyncio.run(run.run(freezer))
-        except Exception as exc:  # the harness failed, not an expectation
-            run.result.error = f"{type(exc).__name__}: {exc}"
+    recorder = StoreRecorder(env.store)
+    try:
+        with freeze_time(start, real_asyncio=True, ignore=REAL_TIME_MODULES) as freezer:
+            try:
+                asyncio.run(run.run(freezer))
+            except Exception as exc:  # the harness failed, not an expectation
+                run.result.error = f"{type(exc).__name__}: {exc}"
+            try:
+                run.result.recording = record_run(run, recorder)
+            except Exception as exc:  # a bug of the recording is the harness's failure
+                run.result.error = run.result.error or f"recording: {type(exc).__name__}: {exc}"
+    finally:
+        recorder.close()
     run.result.seconds = time.perf_counter() - began
     return run.result
+
+
+def record_run(run: _Run, recorder: StoreRecorder) -> Recording:
+    """The run's ``Recording``, while the store and the site journal still hold it."""
+    result = run.result
+    return record(
+        RunFacts(
+            scenario=run.scenario,
+            variant=run.variant,
+            pbx=run.pbx,
+            pbx_clock=run.pbx_clock,
+            store=run.env.store,
+            changes=recorder.changes,
+            journal=result.journal,
+            polls=result.polls,
+            failures=result.failures,
+            outages=run.outages,
+            requests=run.env.site.journal.entries(),
+            clock=run.clock,
+        )
+    )
 
 
 # The engine variants this build can run.

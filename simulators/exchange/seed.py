@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from simulators.exchange import meetings
+from simulators.exchange.lockout import LockoutPolicy
 from simulators.exchange.model import Account, BusyStatus, CalendarItem, ResponseType
 from simulators.exchange.recurrence import Recurrence
 from simulators.exchange.store import ExchangeStore
@@ -112,11 +113,13 @@ class Seed:
     webdav_auth: str = "basic"  # basic | forms
     time_zone: str = "UTC"  # the mailboxes' time zone (OWA shows times in it)
     allow_relay: bool = False  # the SMTP connector relays mail to other domains
+    account_lockout: LockoutPolicy | None = None  # AD's lock-out policy; None: never
 
 
 def apply_seed(store: ExchangeStore, seed: Seed) -> dict[str, CalendarItem]:
     """Clear the store and fill it; returns appointments by their handle."""
     store.clear()
+    store.set_lockout_policy(seed.account_lockout)
     svc = seed.service_account
     denied = {m.lower() for m in svc.denied_mailboxes}
     account = Account(

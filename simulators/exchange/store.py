@@ -30,6 +30,7 @@ from simulators.exchange.history import (
     change_of,
     notify,
 )
+from simulators.exchange.lockout import AccountLockout, LockoutPolicy
 from simulators.exchange.model import (
     Account,
     CalendarItem,
@@ -136,6 +137,8 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
             # Each series' kept expansion, by master id (replaced when the series changes).
             self._series: dict[str, SeriesStarts] = {}
             self._pending_rights = []
+            # AD's account lock-out (simulators.exchange.lockout); none until a seed sets it.
+            self.lockout = AccountLockout()
             self._counter = itertools.count(1)
             self._articles = itertools.count(1)  # PR_INTERNET_ARTICLE_NUMBER of new items
             self._next_article = 1
@@ -254,16 +257,32 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
             return self._new_folder(name, "public", folder_class, name, None, parent)
 
     # ------------------------------------------------------------ look-ups
+    def set_lockout_policy(self, policy: LockoutPolicy | None) -> None:
+        """Put AD's account lock-out policy in force (None: accounts never lock);
+        every bad-password count and lock-out starts afresh."""
+        with self._lock:
+            self.lockout = AccountLockout(policy)
+
     def authenticate(self, username: str, password: str) -> Account | None:
-        """The account for IIS-style credentials: UPN, DOMAIN\\alias or alias."""
+        """The account for IIS-style credentials: UPN, DOMAIN\\alias or alias; None for
+        a wrong password and for an account the lock-out policy has locked."""
         name = username.split("\\", 1)[-1].lower()
         with self._lock:
             self._apply_due_rights()
             account = self.accounts.get(name)
             if account is None and "@" not in name:
                 account = next((a for a in self.accounts.values() if a.alias.lower() == name), None)
-            if account is None or account.password != password:
+            if account is None:
                 return None
+            if not self.lockout.policy.threshold:  # no policy: the common, fast path
+                return account if account.password == password else None
+            now = self._now()
+            if self.lockout.locked(account.upn, now):
+                return None
+            if account.password != password:
+                self.lockout.failed(account.upn, now)
+                return None
+            self.lockout.succeeded(account.upn)
             return account
 
     def check_impersonation(self, account: Account, smtp: str) -> Mailbox:

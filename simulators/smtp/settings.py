@@ -58,7 +58,8 @@ class SinkSettings:
     ``max_message_size`` is announced with SIZE and enforced with 552;
     ``max_line_length`` counts octets without CRLF (RFC 5322: 998), longer lines
     get 500. ``ca``: the CA issuing the server certificate, so one CA can serve
-    the whole site; a fresh one when None.
+    the whole site; a fresh one when None. ``certificate``: (chain PEM, key PEM)
+    paths issued by ``ca`` to serve instead of a new one (a restart shows the same).
     """
 
     host: str = "127.0.0.1"
@@ -71,6 +72,7 @@ class SinkSettings:
     allow_relay: bool = False
     idle_timeout: float = 300.0
     ca: trustme.CA | None = None
+    certificate: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         names = [spec.name for spec in self.listeners]

@@ -75,7 +75,7 @@ class SmtpSink:
             settings = self.settings
             if any(spec.mode != "plain" for spec in settings.listeners):
                 names = certificate_names(settings.host, self.server_name)
-                self.tls = make_tls_material(names, settings.ca)
+                self.tls = make_tls_material(names, settings.ca, settings.certificate)
             context = self.tls.server_context if self.tls else None
             try:
                 for spec in settings.listeners:

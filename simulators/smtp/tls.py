@@ -54,14 +54,21 @@ def certificate_names(host: str, server_name: str) -> list[str]:
     return names
 
 
-def make_tls_material(names: Sequence[str], ca: trustme.CA | None = None) -> TlsMaterial:
-    """Issue a server certificate for ``names`` from ``ca`` (a fresh CA when None)."""
+def make_tls_material(
+    names: Sequence[str],
+    ca: trustme.CA | None = None,
+    certificate: tuple[str, str] | None = None,
+) -> TlsMaterial:
+    """Issue a server certificate for ``names`` from ``ca`` (a fresh CA when None),
+    or serve ``certificate`` (chain PEM, key PEM paths) that ``ca`` issued."""
     authority = ca or trustme.CA(organization_name="Exchange harness SMTP test CA")
-    cert = authority.issue_cert(*names)
     # A server context does not ask for client certificates (CERT_NONE), which is
     # what aiosmtpd expects of a tls_context.
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    cert.configure_cert(context)
+    if certificate is not None and ca is not None:
+        context.load_cert_chain(*certificate)
+    else:
+        authority.issue_cert(*names).configure_cert(context)
     tmpdir = tempfile.mkdtemp(prefix="harness-smtp-")
     ca_path = str(Path(tmpdir, "ca.pem"))
     authority.cert_pem.write_to_path(ca_path)

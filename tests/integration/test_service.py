@@ -5,7 +5,7 @@ health endpoint of a running engine."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -54,6 +54,20 @@ def world() -> Iterator[tuple[RunningSite, Pbx, PbxServer]]:
         yield site, pbx, server
 
 
+async def _until(condition: Callable[[], bool], what: str, deadline: float = 20.0) -> None:
+    """Wait for ``condition`` (a loaded CI machine may be slow), failing after ``deadline``."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while not condition():
+        if loop.time() > end:
+            raise AssertionError(f"not within {deadline} s: {what}")
+        await asyncio.sleep(0.02)
+
+
+def _messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records]
+
+
 def _config(site: RunningSite, server: PbxServer, interval: float) -> EngineConfig:
     return EngineConfig(
         ExchangeConfig(True, "ews", site.ews_url, "OSOMX@domain.net", "secret"),
@@ -85,14 +99,16 @@ def test_reload_applies_a_good_file_refuses_a_bad_one_and_health_answers(
     async def main() -> dict[str, object]:
         stop, reload = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(run_engine(slow, stop, reload=reload, load=load))
-        await asyncio.sleep(1.0)  # 20 s polling: the first user read, the second at 10 s
-        assert reads() == 1
+        # 20 s polling: the first user is read at once, the second only at 10 s.
+        await _until(lambda: reads() >= 1, "the first read")
         reload.set()  # the bad file: refused, nothing changes
-        await asyncio.sleep(1.0)
+        await _until(
+            lambda: "reload refused, going on with the running configuration:" in _messages(caplog),
+            "the bad file refused",
+        )
         assert reads() == 1
         reload.set()  # the good one: 0.25 s polling from now on
-        await asyncio.sleep(1.5)
-        assert reads() >= 1 + 8
+        await _until(lambda: reads() >= 1 + 8, "0.25 s polling after the good file")
         port = next(
             int(r.getMessage().rsplit(":", 1)[1].split("/")[0])
             for r in caplog.records
@@ -104,7 +120,7 @@ def test_reload_applies_a_good_file_refuses_a_bad_one_and_health_answers(
         await asyncio.wait_for(task, 10)
         return health
 
-    with caplog.at_level("INFO"):
+    with caplog.at_level("INFO"), caplog.at_level("INFO", logger="integration"):
         health = asyncio.run(main())
     messages = [r.getMessage() for r in caplog.records]
     assert "reload refused, going on with the running configuration:" in messages
@@ -127,13 +143,19 @@ def test_reload_to_another_exchange_starts_the_rule_states_afresh(
     async def main() -> None:
         stop, reload = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(run_engine(first, stop, reload=reload, load=lambda: other))
-        await asyncio.sleep(0.8)
+        await _until(lambda: len(site.journal.entries(operation="FindItem")) >= 2, "polls")
         reload.set()
-        await asyncio.sleep(0.8)
+        await _until(
+            lambda: (
+                "now reading another Exchange: every user's rule state starts afresh"
+                in _messages(caplog)
+            ),
+            "the reload to another Exchange",
+        )
         stop.set()
         await asyncio.wait_for(task, 10)
 
-    with caplog.at_level("INFO"):
+    with caplog.at_level("INFO"), caplog.at_level("INFO", logger="integration"):
         asyncio.run(main())
     messages = [r.getMessage() for r in caplog.records]
     assert "now reading another Exchange: every user's rule state starts afresh" in messages

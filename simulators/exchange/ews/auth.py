@@ -19,6 +19,7 @@ from typing import Any
 from simulators.exchange.ews.errors import EwsFault, ResponseError
 from simulators.exchange.model import Account, Mailbox
 from simulators.exchange.store import ExchangeStore, StoreError
+from simulators.http_out import basic_challenge
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -60,13 +61,11 @@ class BasicAuth:
         credentials = basic_credentials(environ)
         account = self.store.authenticate(*credentials) if credentials else None
         if account is None:
-            host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "localhost")
-            realm = host.rsplit(":", 1)[0] if not host.endswith("]") else host
             start_response(
                 "401 Unauthorized",
                 [
                     ("Content-Type", "text/html"),
-                    ("WWW-Authenticate", f'Basic realm="{realm}"'),
+                    ("WWW-Authenticate", basic_challenge(environ)),
                     ("Content-Length", str(len(_UNAUTHORIZED_PAGE))),
                 ],
             )

@@ -19,6 +19,7 @@ from simulators.exchange.ews.auth import ACCOUNT_KEY, basic_credentials
 from simulators.exchange.ews.middleware import FAULT_KEY
 from simulators.exchange.model import Account
 from simulators.exchange.owa.sessions import SESSION_KEY, SiteAuth, clear_cookie_headers
+from simulators.http_out import basic_challenge
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -122,14 +123,12 @@ class AuthGate:
 
     @staticmethod
     def _unauthorized(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "localhost")
-        realm = host.rsplit(":", 1)[0] if not host.endswith("]") else host
         environ[FAULT_KEY] = "Unauthorized"
         start_response(
             "401 Unauthorized",
             [
                 ("Content-Type", "text/html"),
-                ("WWW-Authenticate", f'Basic realm="{realm}"'),
+                ("WWW-Authenticate", basic_challenge(environ)),
                 ("Content-Length", str(len(_UNAUTHORIZED_PAGE))),
             ],
         )

@@ -150,6 +150,29 @@ def test_failed_expectation_is_marked_with_its_text() -> None:
     assert by_class(marker, "tl-failline")
 
 
+def test_close_failures_stack_their_labels() -> None:
+    texts = [f"line {n}: expected user 100 lunch, got office" for n in (24, 33, 40, 41)]
+    marks = tuple(Mark(minutes(60 + i * 0.5), text) for i, text in enumerate(texts))
+    root = parse(render(timeline(lane(failures=marks))))
+    labels = [e for e in by_class(root, "tl-faillabel")]
+    # Three rows, each a row up; the fourth, with every row taken, keeps its tooltip only.
+    assert [e.text for e in labels] == texts[:3]
+    assert len({e.get("y") for e in labels}) == 3
+    assert len(by_class(root, "tl-failure")) == 4
+    assert texts[3] in title_of(by_class(root, "tl-failure")[3])
+
+
+def test_overlapping_fault_windows_label_on_rows_of_their_own() -> None:
+    faults = (
+        FaultSpan("ews", "unavailable", minutes(40), minutes(45)),
+        FaultSpan("smtp", "unavailable", minutes(40), minutes(50)),
+        FaultSpan("pbx", "unavailable", minutes(90), minutes(95)),
+    )
+    root = parse(render(timeline(lane(), faults=faults)))
+    ys = [e.get("y") for e in by_class(root, "tl-faulttext")]
+    assert ys[0] != ys[1] and ys[2] == ys[0]
+
+
 def test_calls_mails_faults_and_now() -> None:
     root = parse(
         render(
