@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -95,3 +96,19 @@ def test_alive_hears_which_runs_go_on_and_the_scenario_time_reached() -> None:
     assert reached and reached == sorted(reached)
     assert jobs[0].scenario.start <= reached[0] and reached[-1] <= jobs[0].scenario.end
     assert {finished for name, _, finished in seen if name == "b"} == {1}
+
+
+def test_a_process_with_threads_starts_fresh_workers_that_run_the_same() -> None:
+    # With another thread alive a fork could copy a held lock: the workers are spawned.
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        jobs = [job("a"), job("kill-b"), job("c", status="meeting")]
+        results = run_batch(jobs, workers=2, run=dying_run)
+    finally:
+        stop.set()
+        thread.join()
+    assert names(results) == ["a", "kill-b", "c"]
+    assert [r.passed for r in results] == [True, False, False]
+    assert results[1].error == "the worker process running it was killed by SIGKILL"
