@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from scenarios.format.loader import load_paths
 from scenarios.outputs.progress import Progress, summary
 from scenarios.outputs.write import write_outputs
-from scenarios.run.batch import Job, default_workers, run_batch
+from scenarios.run.batch import Job, default_workers, run_batch, run_job, run_job_without_recording
 from scenarios.run.runner import ScenarioResult, variants_for
 from scenarios.run.selection import SelectionError, parse_selection
 
@@ -75,6 +75,8 @@ def run_command(options: RunOptions) -> int:
             stop_at_failure=options.exit_first,
             on_result=progress.result,
             on_alive=progress.alive,
+            # Without a report asked for, nothing reads the recording: it stays behind.
+            run=run_job if any(options.outputs.values()) else run_job_without_recording,
         )
     except KeyboardInterrupt:  # the workers are ended; not every expectation was checked
         progress.clear_status()

@@ -72,6 +72,14 @@ def run_job(job: Job, env: Environment, progress: Reached) -> ScenarioResult:
     return run_scenario(job.scenario, job.variant, env, progress=progress)
 
 
+def run_job_without_recording(job: Job, env: Environment, progress: Reached) -> ScenarioResult:
+    """``run_job`` for a caller that only prints: the report's ``recording`` (the
+    bulk of a result: the request journal, the timeline) stays in the worker."""
+    result = run_job(job, env, progress)
+    result.recording = None
+    return result
+
+
 def harness_error(job: Job, message: str, seconds: float = 0.0) -> ScenarioResult:
     return ScenarioResult(job.scenario, job.variant, error=message, seconds=seconds)
 
@@ -364,4 +372,5 @@ __all__ = [
     "real_clock",
     "run_batch",
     "run_job",
+    "run_job_without_recording",
 ]

@@ -9,7 +9,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from scenarios.format.loader import parse_scenario
-from scenarios.run.batch import Job, Reached, Running, run_batch, run_job
+from scenarios.run.batch import (
+    Job,
+    Reached,
+    Running,
+    run_batch,
+    run_job,
+    run_job_without_recording,
+)
 from scenarios.run.environment import Environment
 from scenarios.run.runner import ScenarioResult
 
@@ -58,6 +65,13 @@ def test_two_workers_give_every_result_in_file_order() -> None:
     assert [r.variant for r in results] == ["ews", "webdav", "ews", "webdav", "ews"]
     assert all(r.passed for r in results), [r.error or r.failures for r in results]
     assert all(r.seconds > 0 for r in results)
+    assert all(r.recording is not None for r in results)  # it crossed for the reports
+
+
+def test_a_caller_that_only_prints_leaves_the_recording_behind() -> None:
+    results = run_batch([job("a"), job("b")], workers=2, run=run_job_without_recording)
+    assert [r.passed for r in results] == [True, True]
+    assert [r.recording for r in results] == [None, None]
 
 
 def test_a_worker_that_dies_gives_an_error_for_its_run_and_the_rest_go_on() -> None:
