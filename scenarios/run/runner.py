@@ -382,6 +382,8 @@ class _Run:
 
     def pbx_down(self) -> bool:
         """A ``fault`` on service pbx: the engine cannot reach the PBX."""
+        if not any(service == "pbx" for service, _, _ in self.outages):
+            return False  # asked at every PBX call: spare the (frozen) clock reading
         return self.down("pbx", utc_now())  # the scenario clock, not the PBX's
 
     # ----------------------------------------------------------------- engine
