@@ -17,7 +17,7 @@ written as JSON (``--json``, default ``bench-results.json``):
 - ``--realtime`` (``--realtime-mailboxes 2000 --realtime-seconds 300``): the engine's
   real-time loop at its 30 s cadence with one "Lunch" probe per mailbox starting on
   the minutes of the run; every probe's presence must be set inside its start minute.
-- ``--library``: wall time of ``pytest -n 2 scenarios`` and ``harness run
+- ``--library``: wall time of ``pytest -n 2 scenarios`` and ``harness run -j 2
   scenarios/library``.
 
 Without a part named, the sizes run. Figures taken on a busy machine are noisy: the
@@ -462,11 +462,13 @@ def measure_library() -> dict[str, Any]:
             "no:cacheprovider",
             "scenarios",
         ],
-        "harness run scenarios/library": [
+        "harness run -j 2 scenarios/library": [
             sys.executable,
             "-m",
             "scenarios.commands.cli",
             "run",
+            "-j",
+            "2",
             "scenarios/library",
         ],
     }

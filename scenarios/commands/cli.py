@@ -31,7 +31,27 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run scenario files (folders recursively)")
     run.add_argument("paths", nargs="+", metavar="PATH")
     run.add_argument("--variant", choices=("ews", "webdav", "both"), help="override the files")
-    run.add_argument("-v", "--verbose", action="store_true", help="show every poll")
+    loudness = run.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-v", "--verbose", action="store_true", help="every run's timeline, with every poll"
+    )
+    loudness.add_argument(
+        "-q", "--quiet", action="store_true", help="only failed runs and the summary"
+    )
+    run.add_argument(
+        "-k",
+        dest="keyword",
+        metavar="PATTERN",
+        help="only runs whose path or name contains PATTERN (words with and/or/not, as pytest)",
+    )
+    run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
+    run.add_argument(
+        "-j",
+        "--jobs",
+        type=_workers,
+        metavar="N",
+        help="runs in N worker processes (default: one per core; 1: in this process)",
+    )
     run.add_argument(
         "--explain",
         metavar="USER",
@@ -108,6 +128,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers (1 or more)")
+    return count
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -136,8 +166,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "run":
-            outputs = {"report": args.report, "junit": args.junit, "json": args.json}
-            return _run(args.paths, args.variant, args.verbose, args.explain, outputs)
+            from scenarios.commands.runcmd import RunOptions, run_command
+
+            return run_command(
+                RunOptions(
+                    args.paths,
+                    args.variant,
+                    verbose=args.verbose,
+                    quiet=args.quiet,
+                    explain=args.explain,
+                    keyword=args.keyword,
+                    exit_first=args.exitfirst,
+                    jobs=args.jobs,
+                    outputs={"report": args.report, "junit": args.junit, "json": args.json},
+                )
+            )
         if args.command == "serve":
             from scenarios.commands.serve import ServeOptions, serve
 
@@ -199,39 +242,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_OK
     return EXIT_INVALID  # pragma: no cover - argparse requires a command
-
-
-def _run(
-    paths: list[str],
-    variant: str | None,
-    verbose: bool,
-    explain: str | None = None,
-    outputs: dict[str, str | None] | None = None,
-) -> int:
-    from scenarios.format.loader import load_paths
-    from scenarios.outputs.timeline import render
-    from scenarios.outputs.write import write_outputs
-    from scenarios.run.environment import Environment
-    from scenarios.run.runner import run_scenario, variants_for
-
-    scenarios = load_paths(paths)  # raises ScenarioError: nothing runs
-    logging.getLogger().setLevel(logging.ERROR)  # the timeline says what matters
-    worst = EXIT_OK
-    passed = failed = 0
-    results = []
-    with Environment() as env:
-        for scenario in scenarios:
-            for name in variants_for(scenario, variant):
-                result = run_scenario(scenario, name, env)
-                results.append(result)
-                print(render(result, verbose=verbose, explain=explain), flush=True)
-                if result.passed:
-                    passed += 1
-                else:
-                    failed += 1
-                    worst = max(worst, EXIT_INVALID if result.error else EXIT_FAILED)
-    print(f"{passed} passed, {failed} failed")
-    return max(worst, write_outputs(results, **(outputs or {})))
 
 
 def _engine(config_path: str, shard_text: str | None = None) -> int:

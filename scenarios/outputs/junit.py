@@ -7,7 +7,7 @@ is the file's path without ``.yaml``, its folders joined by dots
 A failed expectation is a ``<failure>`` whose message is the first one
 (``FILE:LINE: message``) and whose text is every failure with the engine's
 explanation (``why:`` lines); a harness error is an ``<error>``. Each test
-case's ``<system-out>`` is the text ``harness run`` printed for it.
+case's ``<system-out>`` is its timeline, as ``harness run -v`` prints it.
 """
 
 from __future__ import annotations

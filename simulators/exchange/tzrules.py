@@ -168,6 +168,20 @@ class ZoneRules(tzinfo):
     def __repr__(self) -> str:
         return f"ZoneRules({self.describe()})"
 
+    def __reduce__(self) -> tuple[type[ZoneRules], tuple[object, ...]]:
+        # tzinfo's own pickling calls the class with no arguments; a scenario (and its
+        # result) crosses to ``harness run``'s worker processes and back.
+        return (
+            type(self),
+            (
+                self.name,
+                self.standard_offset,
+                self.daylight_offset,
+                self.daylight_starts,
+                self.daylight_ends,
+            ),
+        )
+
     def describe(self) -> str:
         """One line for people: ``'Eastern (old rules)' UTC-05:00, daylight UTC-04:00
         from first sunday of april at 02:00 to last sunday of october at 02:00``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -21,16 +22,36 @@ def harness(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_passing_folder_exits_0_with_a_timeline(tmp_path: Path) -> None:
+def test_passing_folder_exits_0_with_a_line_per_run(tmp_path: Path) -> None:
     shutil.copytree(LIBRARY / "r06-return-time", tmp_path / "r06")
     (tmp_path / "lunch.yaml").write_text(LUNCH, encoding="utf-8")
-    done = harness("run", str(tmp_path))
+    done = harness("run", "-j", "2", str(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
     runs = 2 * len(sorted(tmp_path.rglob("*.yaml")))  # variant both: EWS and WebDAV
-    assert done.stdout.count("\nPASS ") + done.stdout.startswith("PASS ") == runs
-    assert f"{runs} passed, 0 failed" in done.stdout
+    lines = done.stdout.splitlines()
+    assert [line.split("] ")[0] + "]" for line in lines[:-1]] == [
+        f"[{n}/{runs}]" for n in range(1, runs + 1)
+    ]
+    assert all(
+        re.fullmatch(r"\[\d+/\d+\] PASS \S+ \[(ews|webdav)\] \d+\.\d s", x) for x in lines[:-1]
+    )
+    assert re.fullmatch(rf"{runs} passed, 0 failed in \d+\.\d s \(2 workers\)", lines[-1])
     assert f"PASS {tmp_path / 'lunch.yaml'} [webdav]" in done.stdout
-    assert "2026-01-05 12:00:10     100  office -> lunch until 2026-01-05 13:00:00" in done.stdout
+
+
+def test_verbose_prints_every_runs_timeline_with_every_poll(tmp_path: Path) -> None:
+    (tmp_path / "lunch.yaml").write_text(LUNCH, encoding="utf-8")
+    done = harness("run", "-v", "--variant", "ews", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(
+        rf"\[1/1\] PASS {re.escape(str(tmp_path))}/lunch.yaml \[ews\] .* s", lines[0]
+    )
+    assert lines[1] == "  Lunch sets presence, auto back to office"
+    assert "\n  2026-01-05 12:00:10     100  office -> lunch until 2026-01-05 13:00:00" in (
+        done.stdout
+    )
+    assert any(re.search(r"poll 101 \(user2@domain.net\): ok \(x\d+\)", x) for x in lines)
 
 
 def test_wrong_expectation_exits_1_naming_file_line_when_and_why(tmp_path: Path) -> None:

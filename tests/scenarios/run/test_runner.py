@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -137,3 +138,26 @@ def test_webdav_variant_reads_through_search_with_forms_login(environment: Envir
 def test_library_holds_at_least_forty_scenarios() -> None:
     library = Path(__file__).parents[3] / "scenarios" / "library"
     assert len(list(library.rglob("*.yaml"))) >= 40
+
+
+def test_a_result_pickles_whole_for_the_worker_processes(environment: Environment) -> None:
+    # A failing run: failures with their explanation, journal, polls, the scenario itself.
+    text = LUNCH.replace("status: lunch", "status: meeting")
+    result = run_scenario(parse_scenario(text, "case.yaml"), "webdav", environment)
+    assert result.failures and result.failures[0].explanation and result.polls
+    copy = pickle.loads(pickle.dumps(result))
+    assert copy == result
+    assert copy.scenario.timezone is result.scenario.timezone  # ZoneInfo keeps one per key
+    assert copy.transitions() == result.transitions() and not copy.passed
+
+
+def test_progress_hears_every_instant_in_order_and_the_time_it_took(
+    environment: Environment,
+) -> None:
+    scenario = parse_scenario(LUNCH)
+    reached: list[datetime] = []
+    result = run_scenario(scenario, "ews", environment, progress=reached.append)
+    assert reached == sorted(set(reached))
+    assert set(poll_instants(scenario)) <= set(reached)
+    assert reached[-1] <= scenario.end
+    assert 0 < result.seconds < 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -70,6 +71,14 @@ def test_last_and_fifth_weeks_fall_back_into_the_month() -> None:
 def test_equal_definitions_are_equal_and_hash_alike() -> None:
     a, b = rules_from_zone("America/New_York", 2006), rules_from_zone("America/New_York", 2006)
     assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+
+
+def test_a_definition_pickles_to_an_equal_one_with_the_same_clock() -> None:
+    # Scenarios and their results cross to harness run's worker processes.
+    rules = rules_from_zone("America/New_York", 2006)
+    copy = pickle.loads(pickle.dumps(rules))
+    moment = datetime(2006, 4, 2, 7, 30, tzinfo=UTC)  # just after the change
+    assert copy == rules and moment.astimezone(copy).hour == moment.astimezone(rules).hour == 3
 
 
 @pytest.mark.parametrize(
