@@ -850,7 +850,7 @@ def test_simulator_failures_are_classified(
 
 
 @pytest.mark.parametrize(
-    ("kind", "code"), [("unavailable", "HTTP 503"), ("busy", "ErrorServerBusy")]
+    ("kind", "code"), [("http_503", "HTTP 503"), ("busy", "ErrorServerBusy")]
 )
 def test_simulator_outages_are_unavailable(ews: Any, kind: str, code: str) -> None:
     ews.site.faults.add("ews", kind, timedelta(minutes=5))

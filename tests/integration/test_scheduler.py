@@ -135,7 +135,7 @@ def test_log_says_each_presence_change_and_when_polling_recovers(
             first = await engine.poll_all(t0)  # catches up the lunch
             # IIS answers 503 with Retry-After (the window's rest, ~300 s): the engine
             # holds every read until then, and a little longer per mailbox (jitter).
-            site.faults.add("ews", "unavailable", timedelta(minutes=5))
+            site.faults.add("ews", "http_503", timedelta(minutes=5))
             await engine.poll_all(t0 + timedelta(seconds=30))
             await engine.poll_all(t0 + timedelta(seconds=60))
             site.faults.clear()
