@@ -179,20 +179,20 @@ class FaultInjector:
         at: datetime | None = None,
         *,
         stage: str = "",
-        actions: Iterable[str] | None = None,
+        kinds: Iterable[str] | None = None,
     ) -> Fault | None:
         """The fault that acts on this request of ``service`` naming ``who``, counted;
-        ``actions`` limits the faults asked (an SMTP command stage, say)."""
+        ``kinds`` limits the faults asked (those of an SMTP command stage, say)."""
         moment = at or self.clock()
         names = [w.lower() for w in who if w]
         key = names[0] if names else ""
-        wanted = set(actions) if actions is not None else None
+        wanted = set(kinds) if kinds is not None else None
         chosen: Fault | None = None
         with self._lock:
             for fault in self._faults:
                 if not fault.covers(service, moment) or not fault.trigger.covers(names):
                     continue
-                if wanted is not None and fault.row.action not in wanted:
+                if wanted is not None and fault.row.kind not in wanted:
                     continue
                 fault.seen += 1
                 fault._by_who[key] = fault._by_who.get(key, 0) + 1
