@@ -149,7 +149,11 @@ def _value(ctx: StepContext, fields: Fields, name: str) -> object:
     line = fields.key_line(name)
     if name == "retry_after":
         return fields.integer(name, 0, 86_400)
-    value = fields.duration(name, timedelta(0))
+    raw = fields.text(name) or ""
+    if name == "latency" and raw.strip().endswith("ms") and raw.strip()[:-2].isdigit():
+        value: timedelta | None = timedelta(milliseconds=int(raw.strip()[:-2]))
+    else:  # latency also takes milliseconds: a real-time delay is often below a second
+        value = fields.duration(name, timedelta(0))
     if value is None:
         return None
     if name == "latency" and not timedelta(0) < value <= MAX_LATENCY:
