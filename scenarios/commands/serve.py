@@ -39,6 +39,8 @@ from simulators.exchange.ews.middleware import RequestJournal
 from simulators.exchange.history import ChangeHistory
 from simulators.exchange.seed import Seed, SeedMailbox, ServiceAccount, apply_seed
 from simulators.exchange.store import ExchangeStore
+from simulators.faults.catalogue import HTTP_SERVICES
+from simulators.faults.gates import Port, RefusalGates
 from simulators.pbx import Pbx
 from simulators.pbx.server import PbxServer
 from simulators.site import start_site
@@ -128,9 +130,20 @@ def start_serving(
     pbx = pbx_for(users, zone, clock.now)
     pbx_journal = RequestJournal(clock=clock.now)
     pbx_server = PbxServer(
-        pbx, host=host, middleware=pbx_journaled(pbx_journal, lambda: pbx_server.pbx)
+        pbx,
+        host=host,
+        middleware=pbx_journaled(pbx_journal, lambda: pbx_server.pbx, site.faults),
     ).start()
     sink = SmtpSink(store, SinkSettings(host=host, allow_relay=seed.allow_relay)).start()
+    sink.faults = site.faults  # one set of faults in force for every served service
+    gates = RefusalGates(
+        site.faults,
+        [
+            Port(HTTP_SERVICES, site.go_down, site.come_back),
+            Port(("smtp",), sink.go_down, sink.come_back),
+            Port(("pbx",), pbx_server.go_down, pbx_server.come_back),
+        ],
+    ).start()
     control = WsgiServer(_not_yet, host, 0, threads=4, name="control").start()
     root = f"http://{host}:{control.bind_addr[1]}/"
     control_url = root + "control/"
@@ -193,6 +206,7 @@ def start_serving(
     }
 
     def stop() -> None:
+        gates.stop()
         control.stop()
         for directory in directories:
             directory.close()

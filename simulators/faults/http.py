@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote
 
+from simulators.exchange.ews.context import MAILBOX_TARGET_KEY
 from simulators.exchange.ews.errors import EwsFault, fault_document, message_for
 from simulators.exchange.ews.middleware import FAULT_KEY
 from simulators.faults.injector import INJECTED_KEY, Fault, FaultInjector
@@ -69,9 +70,12 @@ def path_who(environ: dict[str, Any]) -> list[str]:
 
 
 def pbx_who(environ: dict[str, Any]) -> list[str]:
-    """The extension a PBX API path names (/api/users/<extension>/...)."""
+    """The extension a PBX API path names (/api/users/<extension>/...), and the
+    user's mailbox when the journal's middleware found it."""
     parts = [p for p in str(environ.get("PATH_INFO", "")).split("/") if p]
-    return [parts[2]] if parts[:2] == ["api", "users"] and len(parts) > 2 else []
+    who = [parts[2]] if parts[:2] == ["api", "users"] and len(parts) > 2 else []
+    mailbox = environ.get(MAILBOX_TARGET_KEY)
+    return [*who, str(mailbox)] if mailbox else who
 
 
 WHO: dict[str, Who] = {"ews": ews_who, "webdav": path_who, "owa": path_who, "pbx": pbx_who}
