@@ -46,3 +46,11 @@ def test_table_rows_for_the_docs() -> None:
     rows = table()
     assert len(rows) == len(KINDS)
     assert {"service": "ews", "kind": "http_503"}.items() <= rows[5].items()
+
+
+def test_docs_list_every_row_of_the_catalogue() -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "faults.md").read_text("utf-8")
+    for row in KINDS.values():
+        assert f"| `{row.service}` | `{row.kind}` | {row.answer} |" in docs, row
