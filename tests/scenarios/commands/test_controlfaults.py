@@ -105,6 +105,10 @@ def test_smtp_faults_act_on_the_served_sink(
     body = check(openapi, "/control/faults", "GET", control.get("/control/faults"))
     assert [(a["fault"], a["stage"]) for a in body["applied"]] == [("smtp:smtp_451", "DATA")]
     assert body["faults"][0]["acted"] == 1
+    smtp = control.get("/control/activity", params={"service": "smtp"}).json()["activity"]
+    assert [(r["fault"], r["status"], r["mailbox"]) for r in smtp if r["fault"]] == [
+        ("smtp:smtp_451", 451, "user1@domain.net")
+    ]
 
 
 def test_pbx_faults_act_on_the_served_api(
