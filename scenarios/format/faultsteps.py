@@ -20,7 +20,7 @@ from scenarios.format.model import Fault, Step
 from scenarios.format.stepcontext import StepContext
 from scenarios.format.yamlnodes import Fields
 from simulators.faults.catalogue import SERVICES, aliases_of, kinds_of, resolve
-from simulators.faults.injector import MAX_LATENCY
+from simulators.faults.injector import MAX_LATENCY, REFUSED_WHOLE
 
 KEYS = (
     "service",
@@ -70,6 +70,11 @@ def read_fault(ctx: StepContext, node: Node, at: datetime, line: int) -> Step | 
         ok = False
     mailbox = _mailbox(ctx, fields)
     ok = ok and mailbox is not False
+    if row is not None and row.action == "refuse":
+        given = [k for k in ("first", "every", "mailbox", "user", "probability") if k in fields]
+        if given:
+            reader.error(fields.key_line(given[0]), f"fault {REFUSED_WHOLE}")
+            ok = False
     values: dict[str, object] = {}
     for name in ("latency", "retry_after", "back_off"):
         if name not in fields:

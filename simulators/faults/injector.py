@@ -25,6 +25,10 @@ ClockFn = Callable[[], datetime]
 INJECTED_KEY = "harness.injected"  # environ key: the fault applied to this request
 DEFAULT_WAIT = timedelta(seconds=30)  # Retry-After / BackOffMilliseconds without a window end
 MAX_LATENCY = timedelta(minutes=5)
+REFUSED_WHOLE = (
+    "refused shuts the port for the whole window: first, every, mailbox, probability "
+    "and seed do not apply (pbx unreachable acts per request)"
+)
 
 
 @dataclass
@@ -145,6 +149,9 @@ class FaultInjector:
             if given is not None and name not in row.values:
                 takes = ", ".join(row.values) or "no values"
                 raise ValueError(f"{service} {row.kind} does not take {name} (it takes {takes})")
+        picked = trigger or Trigger()
+        if row.action == "refuse" and picked != Trigger():
+            raise ValueError(REFUSED_WHOLE)
         if latency is not None and not timedelta() < latency <= MAX_LATENCY:
             raise ValueError("latency must be positive and at most 5m")
         if retry_after is not None and not 0 <= retry_after <= 86_400:
@@ -157,7 +164,7 @@ class FaultInjector:
                 row,
                 begin,
                 finish,
-                trigger or Trigger(),
+                picked,
                 latency,
                 retry_after,
                 back_off,

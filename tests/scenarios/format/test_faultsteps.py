@@ -73,6 +73,7 @@ BAD = [
     ),
     ("{service: ews, kind: refused, duration: 0s}", "fault duration must be positive"),
     ("{service: ews, kind: refused, when: now}", "unknown key 'when' in fault"),
+    ("{service: smtp, kind: unavailable, first: 1}", "fault refused shuts the port for the whole"),
 ]
 
 
@@ -86,3 +87,17 @@ def test_bad_values_name_file_and_line(tmp_path: Path, spec: str, fragment: str)
     assert any(p.startswith(prefix) and fragment in p for p in caught.value.problems), (
         caught.value.problems
     )
+
+
+def test_the_example_of_docs_faults_md_loads(tmp_path: Path) -> None:
+    import re
+
+    docs = Path(__file__).resolve().parents[3] / "docs" / "faults.md"
+    (example,) = re.findall(r"```yaml\n(.*?)```", docs.read_text("utf-8"), re.S)
+    steps = load_scenario(write(tmp_path, B + example)).steps
+    assert [(s.service, s.kind) for s in steps if isinstance(s, Fault)] == [
+        ("ews", "ErrorServerBusy"),
+        ("smtp", "smtp_451"),
+        ("webdav", "http_500"),
+        ("pbx", "refused"),
+    ]

@@ -75,6 +75,8 @@ def test_bad_values_are_refused_in_words() -> None:
         injector.add("ews", "http_500", timedelta(0))
     with pytest.raises(ValueError, match="needs a duration or an end"):
         injector.add("ews", "http_500")
+    with pytest.raises(ValueError, match="refused shuts the port for the whole window"):
+        injector.add("ews", "refused", timedelta(minutes=1), trigger=Trigger(first=1))
 
 
 def test_applied_faults_are_recorded_and_counted() -> None:
