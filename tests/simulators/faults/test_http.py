@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 
+import freezegun
 import httpx
 import pytest
 from lxml import etree
@@ -70,9 +71,11 @@ def test_error_server_busy_carries_back_off_milliseconds(faults: RunningSite) ->
 
 
 def test_busy_is_the_old_name_of_error_server_busy(faults: RunningSite) -> None:
-    fault = faults.faults.add("ews", "busy", timedelta(seconds=90))
+    with freezegun.freeze_time("2026-03-16 12:30:00", real_asyncio=True):
+        fault = faults.faults.add("ews", "busy", timedelta(seconds=90))
+        content = poll(faults).content  # the back-off is the window's rest
     assert fault.kind == "ErrorServerBusy"
-    assert b'Name="BackOffMilliseconds">90000<' in poll(faults).content
+    assert b'Name="BackOffMilliseconds">90000<' in content
 
 
 def test_mailbox_store_unavailable_is_a_per_message_error(faults: RunningSite) -> None:
@@ -200,3 +203,21 @@ def test_every_http_kind_is_covered_here() -> None:
     # Kinds of WebDAV not listed above are the EWS ones tested for EWS (same applier).
     assert set(kinds_of("webdav")) - covered["webdav"] <= {"http_503", "timeout"}
     assert covered["ews"] == set(kinds_of("ews"))
+
+
+def test_webdav_timeout_and_503(faults: RunningSite) -> None:
+    faults.faults.add("webdav", "http_503", timedelta(minutes=5), retry_after=9)
+    answer = propfind(faults)
+    assert (answer.status_code, answer.headers["Retry-After"]) == (503, "9")
+    faults.faults.clear()
+    faults.faults.add("webdav", "timeout", timedelta(minutes=5))
+    with httpx.Client(timeout=0.5) as client, pytest.raises(httpx.ReadTimeout):
+        client.request("PROPFIND", f"{faults.webdav_url}{ALICE}/Calendar/", auth=AUTH)
+
+
+@pytest.mark.parametrize("kind", [k for k in kinds_of("owa") if k.startswith("http_")])
+def test_owa_statuses(faults: RunningSite, kind: str) -> None:
+    faults.faults.add("owa", kind, timedelta(minutes=5))
+    with httpx.Client(timeout=10) as client:
+        assert client.get(faults.owa_url).status_code == int(kind.removeprefix("http_"))
+    assert faults.journal.entries()[-1].injected == f"owa:{kind}"
