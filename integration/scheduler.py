@@ -192,8 +192,14 @@ class Engine:
 
     # ------------------------------------------------------------------ polls
     async def poll_all(self, now: datetime) -> list[PollEvent]:
-        """Poll every polled user at ``now`` (the scenario runner's entry)."""
-        slots = await self.refresh_users(now)
+        """Poll every polled user at ``now`` (the scenario runner's entry). When the
+        PBX directory cannot be read, the users known so far are polled (as ``run``
+        does): their reads go on, and what the PBX cannot take is a failed poll."""
+        try:
+            slots = await self.refresh_users(now)
+        except PbxError as exc:
+            log.error("cannot read the PBX directory: %s; polling the users known so far", exc)
+            slots = list(self._slots.values())
         return list(await asyncio.gather(*(self._poll(slot, now) for slot in slots)))
 
     async def _poll(self, slot: _UserSlot, now: datetime) -> PollEvent:

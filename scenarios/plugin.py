@@ -5,6 +5,17 @@ Items share one ``Environment`` (HTTPS Exchange site) per process, so under
 them per scenario. A failing item prints the run's timeline with every failed
 expectation as ``FILE:LINE: message``; an invalid file is a collection error
 with its problems, nothing run.
+
+Fixtures for tests of one's own: ``harness_environment`` is that shared
+``Environment`` (the HTTPS site with EWS, WebDAV and OWA, and the SMTP sink);
+``faults`` puts faults of the catalogue in force on it with the same fields as a
+scenario's ``fault:`` step and ``POST /control/faults`` (docs/faults.md), and ends
+them after the test::
+
+    def test_engine_survives_busy(harness_environment, faults):
+        faults.add("ews", "ErrorServerBusy", duration="5m", first=1, back_off="20s")
+        ...
+        assert faults.applied() == ["ews:ErrorServerBusy"]
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from scenarios.faultfixture import Faults
 from scenarios.format.loader import load_scenario
 from scenarios.format.model import Scenario, ScenarioError
 from scenarios.outputs.timeline import render
@@ -29,6 +41,22 @@ def _shared_environment() -> Environment:
     if _environment is None:
         _environment = Environment()
     return _environment
+
+
+@pytest.fixture(scope="session")
+def harness_environment() -> Environment:
+    """The simulators scenario items run against (one per process, reset per scenario)."""
+    return _shared_environment()
+
+
+@pytest.fixture
+def faults(harness_environment: Environment) -> Iterator[Faults]:
+    """Faults of the catalogue on ``harness_environment``, ended after the test."""
+    helper = Faults.on(harness_environment).start()
+    try:
+        yield helper
+    finally:
+        helper.stop()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

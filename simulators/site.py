@@ -27,17 +27,12 @@ from typing import Any
 
 from simulators.clock import utc_now
 from simulators.exchange.ews import EWS_PATH, EwsOptions, make_ews_app
-from simulators.exchange.ews.middleware import (
-    ClockFn,
-    FaultInjecting,
-    FaultInjector,
-    Journaled,
-    RequestJournal,
-    WsgiApp,
-)
+from simulators.exchange.ews.middleware import ClockFn, Journaled, RequestJournal, WsgiApp
 from simulators.exchange.owa import OWA_PREFIX, OwaFrontEnd, SiteAuth
 from simulators.exchange.store import ExchangeStore
 from simulators.exchange.webdav import WEBDAV_PREFIXES, WebDavFrontEnd
+from simulators.faults.http import FaultInjecting
+from simulators.faults.injector import FaultInjector
 from simulators.http_out import SERVER_HEADER, with_iis_headers
 from simulators.wsgi_server import WsgiServer
 

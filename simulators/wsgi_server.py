@@ -16,6 +16,10 @@ app gave none; a malformed request gets a 400 and the connection is closed, a bo
 over ``max_body`` a 413. ``connections_accepted`` counts connections since start.
 Loop time (``loop.time``) drives every timeout, so a frozen scenario clock does not
 make connections look idle.
+
+Fault injection may ask for a misbehaving answer by putting a ``Wire`` in the
+environ (``WIRE_KEY``): the answer late (on the loop: no worker waits), no answer
+at all, a TCP reset instead, or the body cut short and the connection closed.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ import logging
 import queue
 import socket
 import ssl
+import struct
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -45,6 +51,19 @@ _REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Request Entity Too
 
 
 Answer = tuple[int, bytes, list[tuple[str, str]], bytes]  # status, reason, headers, body
+WIRE_KEY = "harness.wire"  # environ key: how the answer goes out (fault injection)
+
+
+@dataclass(frozen=True)
+class Wire:
+    """How an answer misbehaves on the wire: ``delay`` seconds late, then ``action``:
+    ``answer`` (as given), ``hold`` (nothing; the connection is cut after ``hold``
+    seconds unless the client leaves first), ``reset`` (TCP RST, no answer) or
+    ``truncate`` (half the body, then the connection closes)."""
+
+    delay: float = 0.0
+    action: str = "answer"
+    hold: float = 120.0
 
 
 def _plain(status: int, reason: str, text: str) -> Answer:
@@ -138,8 +157,9 @@ class WsgiServer:
                 return
             loop, connection, request, environ = job
             answer = _call_app(self.app, environ)
+            wire = environ.get(WIRE_KEY)
             try:
-                loop.call_soon_threadsafe(connection.answer, request, answer)
+                loop.call_soon_threadsafe(connection.answer, request, answer, wire)
             except RuntimeError:  # the loop closed while the app ran
                 return
 
@@ -289,13 +309,27 @@ class _Connection(asyncio.Protocol):
         self.request, self.body = None, []
         self.server._work.put((self.loop, self, request, environ))
 
-    def answer(self, request: h11.Request, answer: Answer) -> None:
+    def answer(self, request: h11.Request, answer: Answer, wire: Wire | None = None) -> None:
         """The app's answer to ``request`` (called on the loop by the worker)."""
-        self.busy = False
         if self.transport is None:
+            self.busy = False
             return
+        if wire is not None and wire.delay > 0:  # late: the connection stays busy meanwhile
+            self.loop.call_later(wire.delay, self.answer, request, answer, replace(wire, delay=0))
+            return
+        if wire is not None and wire.action == "hold":
+            self.loop.call_later(wire.hold, self.abort)  # unless the client gives up first
+            return
+        if wire is not None and wire.action == "reset":
+            self.reset()
+            return
+        self.busy = False
         status, reason, headers, body = answer
-        self._respond(request, status, reason, headers, body)
+        cut = wire is not None and wire.action == "truncate"
+        self._respond(request, status, reason, headers, body, cut=cut)
+        if cut:
+            self.close()
+            return
         if self.h11.our_state is h11.MUST_CLOSE or self.h11.their_state is h11.MUST_CLOSE:
             self.close()
             return
@@ -309,6 +343,8 @@ class _Connection(asyncio.Protocol):
         reason: bytes,
         headers: list[tuple[str, str]],
         body: bytes,
+        *,
+        cut: bool = False,
     ) -> None:
         names = {name.lower() for name, _ in headers}
         extra = []
@@ -323,9 +359,12 @@ class _Connection(asyncio.Protocol):
             head = h11.Response(status_code=status, headers=headers + extra, reason=reason)
             out = [self.h11.send(head)]
             sends_body = request is not None and request.method != b"HEAD"
-            if body and sends_body and status not in _NO_BODY_STATUSES:
+            if cut:  # the head promised all of it: half, and no end (the caller closes)
+                out.append(self.h11.send(h11.Data(data=body[: len(body) // 2])))
+            elif body and sends_body and status not in _NO_BODY_STATUSES:
                 out.append(self.h11.send(h11.Data(data=body)))
-            out.append(self.h11.send(h11.EndOfMessage()))
+            if not cut:
+                out.append(self.h11.send(h11.EndOfMessage()))
         except h11.LocalProtocolError as exc:
             log.error("%s: cannot send the app's answer: %s", self.server.name, exc)
             self.close()
@@ -360,6 +399,15 @@ class _Connection(asyncio.Protocol):
         self._deadline(None)
         if self.transport is not None:
             self.transport.abort()
+
+    def reset(self) -> None:
+        """Close with a TCP RST (linger 0), as a crashed peer's kernel answers."""
+        if self.transport is not None:
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.abort()
 
     def _deadline(self, seconds: float | None) -> None:
         """Close the connection ``seconds`` from now unless moved again; None: no limit."""
@@ -448,4 +496,4 @@ def _call_app(app: WsgiApp, environ: dict[str, Any]) -> Answer:
         return _plain(500, "Internal Server Error", "Internal Server Error")
 
 
-__all__ = ["WsgiApp", "WsgiServer"]
+__all__ = ["WIRE_KEY", "Wire", "WsgiApp", "WsgiServer"]

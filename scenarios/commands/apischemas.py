@@ -12,6 +12,8 @@ from typing import Any
 NULL_STR: dict[str, Any] = {"type": ["string", "null"]}
 TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
 NULL_TIME: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
+NULL_INT: dict[str, Any] = {"type": ["integer", "null"]}
+NULL_NUM: dict[str, Any] = {"type": ["number", "null"]}
 
 
 def obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -95,6 +97,7 @@ SCHEMAS: dict[str, Any] = {
             "impersonated": NULL_STR,
             "account": NULL_STR,
             "fault": NULL_STR,
+            "injected": NULL_STR,
         }
     ),
     "Journal": obj({"requests": {"type": "array", "items": ref("Request")}}),
@@ -133,7 +136,42 @@ SCHEMAS: dict[str, Any] = {
     "Fault": obj(
         {"service": {"type": "string"}, "kind": {"type": "string"}, "start": TIME, "end": TIME}
     ),
-    "Faults": obj({"faults": {"type": "array", "items": ref("Fault")}}),
+    "FaultInForce": obj(
+        {
+            "id": {"type": "integer"},
+            "service": {"type": "string"},
+            "kind": {"type": "string"},
+            "answer": {"type": "string"},
+            "start": TIME,
+            "end": TIME,
+            "first": NULL_INT,
+            "every": NULL_INT,
+            "mailbox": NULL_STR,
+            "probability": NULL_NUM,
+            "seed": {"type": "integer"},
+            "latency": NULL_NUM,
+            "retry_after": NULL_INT,
+            "back_off": NULL_NUM,
+            "seen": {"type": "integer"},
+            "acted": {"type": "integer"},
+        }
+    ),
+    "Faults": obj(
+        {
+            "faults": {"type": "array", "items": ref("FaultInForce")},
+            "applied": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "at": TIME,
+                        "fault": {"type": "string"},
+                        "who": {"type": "string"},
+                        "stage": {"type": "string"},
+                    }
+                ),
+            },
+        }
+    ),
     "Timeline": obj(
         {
             "start": TIME,

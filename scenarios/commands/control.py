@@ -11,7 +11,7 @@ describes each of them, and a test keeps the two in step:
     GET         /control/journal          HTTP requests of the site and the PBX API
     GET         /control/activity         latest requests of every protocol, SMTP too
     GET         /control/users            PBX users with their presence now
-    GET|POST|DELETE /control/faults       fault windows
+    GET|POST|DELETE /control/faults       faults in force (the catalogue, docs/faults.md)
     POST        /control/reset            empty journals, faults and mail; restore the seed
     GET|POST    /control/seed             the seed; load another (path or posted YAML)
     GET|POST    /control/clock            the served clock: real, offset, frozen, advance
@@ -36,6 +36,8 @@ from urllib.parse import parse_qs
 
 from integration.config import parse_duration
 from scenarios.commands import livedata
+from scenarios.commands.controlfaults import FIELDS as FAULT_FIELDS
+from scenarios.commands.controlfaults import add_fault, applied_json
 from scenarios.commands.openapi import document
 from scenarios.commands.served import Loaded, Served
 from scenarios.format.loader import load_scenario, parse_scenario
@@ -307,6 +309,7 @@ class ControlApi:
                     "impersonated": e.impersonated,
                     "account": e.account,
                     "fault": e.fault,
+                    "injected": e.injected,
                 }
                 for e in entries
             ]
@@ -321,44 +324,24 @@ class ControlApi:
         return 200, {"users": livedata.users(self.served)}
 
     # --------------------------------------------------------------- faults
-    def _fault_services(self) -> list[str]:
-        return sorted({m.service for m in self.served.site.dispatcher.mounts})
-
     def _faults(self, request: Request) -> tuple[int, Any]:
-        return 200, {"faults": [self._fault(w) for w in self.served.site.faults.windows()]}
+        faults = self.served.site.faults
+        return 200, {
+            "faults": [f.to_json() for f in faults.windows()],
+            "applied": applied_json(faults),
+        }
 
     def _add_fault(self, request: Request) -> tuple[int, Any]:
-        spec = request.json_object(("service", "kind", "duration", "start"))
-        for name in ("service", "duration"):
-            if name not in spec:
-                raise HttpError(400, f"missing field {name!r}")
-        services = self._fault_services()
-        if spec["service"] not in services:
-            raise HttpError(400, f"service: one of {', '.join(services)}")
-        start = _time(str(spec["start"]), "start") if spec.get("start") is not None else None
+        spec = request.json_object(FAULT_FIELDS)
         try:
-            window = self.served.site.faults.add(
-                str(spec["service"]),
-                str(spec.get("kind", "unavailable")),
-                _duration(spec["duration"], "duration"),
-                start,
-            )
-        except ValueError as exc:  # the injector's own words: kind, duration
+            fault = add_fault(self.served.site.faults, spec, _duration, _time)
+        except ValueError as exc:  # the field's or the injector's own words
             raise HttpError(400, str(exc)) from None
-        return 201, self._fault(window)
+        return 201, fault.to_json()
 
     def _clear_faults(self, request: Request) -> tuple[int, Any]:
         self.served.site.faults.clear()
-        return 200, {"faults": []}
-
-    @staticmethod
-    def _fault(window: Any) -> dict[str, Any]:
-        return {
-            "service": window.service,
-            "kind": window.kind,
-            "start": window.start.isoformat(),
-            "end": window.end.isoformat(),
-        }
+        return 200, {"faults": [], "applied": []}
 
     # ---------------------------------------------------------- reset, seed
     def _seed_json(self) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from scenarios.outputs.lanes import (
 from scenarios.run.recording import store_tracks
 from simulators.exchange.ews.middleware import JournalEntry
 from simulators.exchange.history import ItemChange
+from simulators.faults.catalogue import KINDS
 
 # The request that is one poll of one mailbox, per service.
 POLL_OPERATIONS = {("ews", "FindItem"), ("webdav", "SEARCH")}
@@ -99,11 +100,32 @@ def activity(served: Served, limit: int = 100, service: str | None = None) -> li
                     "status": entry.status,
                     "mailbox": entry.mailbox,
                     "account": entry.account,
-                    "fault": entry.fault,
+                    "fault": entry.fault or entry.injected,
                 },
             )
         )
     base = len(entries)
+    # SMTP sessions a fault answered: not transactions (nothing was stored), but shown.
+    for index, hit in enumerate(served.site.faults.applied):
+        if not hit.fault.startswith("smtp:"):
+            continue
+        kind = hit.fault.split(":", 1)[1]
+        rows.append(
+            (
+                hit.at,
+                base + index,
+                {
+                    "at": hit.at.isoformat(),
+                    "service": "smtp",
+                    "summary": f"{hit.stage or 'session'}: answered by the fault {kind}",
+                    "status": KINDS[("smtp", kind)].status,
+                    "mailbox": hit.who or None,
+                    "account": None,
+                    "fault": hit.fault,
+                },
+            )
+        )
+    base += len(served.site.faults.applied)
     for index, tx in enumerate(served.sink.journal.transactions()):
         where = ", ".join(tx.rcpt_tos)
         security = "TLS" if tx.tls else "no TLS"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from scenarios.commands.apischemas import SCHEMAS, TIME, obj, ref
+from simulators.faults.catalogue import ALIASES, KINDS, SERVICES
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -45,6 +46,32 @@ WINDOW = [
 ]
 
 BAD = _error("bad input (the message says which)")
+_COUNT = {"type": "integer", "minimum": 1, "maximum": 1_000_000}
+_DURATION = {"type": "string", "examples": ["5m", "30s"]}
+# The same fields as a scenario's fault step (scenarios.format.faultsteps).
+FAULT_REQUEST: dict[str, Any] = {
+    "type": "object",
+    "required": ["service", "duration"],
+    "additionalProperties": False,
+    "properties": {
+        "service": {"enum": list(SERVICES)},
+        "kind": {
+            "enum": sorted({k for _, k in KINDS} | {a for _, a in ALIASES}),
+            "description": "a kind of the service (docs/faults.md); default unavailable "
+            "(= refused)",
+        },
+        "duration": _DURATION,
+        "start": TIME,
+        "first": {**_COUNT, "description": "only the first N requests in the window"},
+        "every": {**_COUNT, "description": "only every Nth request in the window"},
+        "mailbox": {"type": "string", "description": "only requests for this mailbox or user"},
+        "probability": {"type": "number", "minimum": 0, "maximum": 1},
+        "seed": {"type": "integer", "minimum": 0, "description": "with probability"},
+        "latency": {**_DURATION, "description": "latency, slow: the delay of each answer"},
+        "retry_after": {"type": "integer", "minimum": 0, "maximum": 86400},
+        "back_off": {**_DURATION, "description": "ErrorServerBusy: BackOffMilliseconds"},
+    },
+}
 
 
 def _paths() -> dict[str, Any]:
@@ -108,37 +135,25 @@ def _paths() -> dict[str, Any]:
         },
         "/control/faults": {
             "get": {
-                "summary": "Fault windows (past, active and future)",
+                "summary": "Faults in force (past, active and future) and the latest "
+                "requests they acted on",
                 "responses": {"200": _json(ref("Faults"), "faults")},
             },
             "post": {
-                "summary": "Make a site service misbehave for a while",
+                "summary": "Put a fault of the catalogue in force (docs/faults.md): a kind "
+                "of a service, for a window, on the requests its triggers pick",
                 "requestBody": {
                     "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["service", "duration"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "service": {"enum": ["ews", "owa", "webdav"]},
-                                    "kind": {"enum": ["unavailable", "busy"]},
-                                    "duration": {"type": "string", "examples": ["5m"]},
-                                    "start": TIME,
-                                },
-                            }
-                        }
-                    },
+                    "content": {"application/json": {"schema": FAULT_REQUEST}},
                 },
                 "responses": {
-                    "201": _json(ref("Fault"), "the window"),
+                    "201": _json(ref("FaultInForce"), "the fault in force"),
                     "400": BAD,
                     "415": _error("not JSON"),
                 },
             },
             "delete": {
-                "summary": "End every fault window",
+                "summary": "End every fault",
                 "responses": {"200": _json(ref("Faults"), "no faults")},
             },
         },

@@ -57,6 +57,8 @@ from simulators.exchange.ews.middleware import RequestJournal
 from simulators.exchange.history import ChangeHistory
 from simulators.exchange.seed import Seed, SeedMailbox, ServiceAccount, apply_seed
 from simulators.exchange.store import ExchangeStore
+from simulators.faults.catalogue import HTTP_SERVICES
+from simulators.faults.gates import Port, RefusalGates
 from simulators.pbx import Pbx
 from simulators.pbx.server import PbxServer
 from simulators.site import site_names, start_site
@@ -269,7 +271,7 @@ def _start_parts(
     if state.kept:  # the PBX comes back as it was, like one an Exchange restart leaves alone
         restore_pbx(pbx, state.pbx_path)
     pbx_journal = RequestJournal(clock=clock.now)
-    journaled = pbx_journaled(pbx_journal, lambda: pbx_server.pbx)
+    journaled = pbx_journaled(pbx_journal, lambda: pbx_server.pbx, site.faults)
     pbx_server = PbxServer(
         pbx, host=host, port=ports["pbx"], middleware=lambda app: journaled(gate(app))
     )
@@ -288,6 +290,16 @@ def _start_parts(
     smtp_ports = {"smtp": ports["smtp"], "smtps": ports["smtps"]}
     _listening("SMTP", host, smtp_ports, sink.start)
     undo.callback(sink.stop)
+    sink.faults = site.faults  # one set of faults in force for every served service
+    gates = RefusalGates(
+        site.faults,
+        [
+            Port(HTTP_SERVICES, site.go_down, site.come_back),
+            Port(("smtp",), sink.go_down, sink.come_back),
+            Port(("pbx",), pbx_server.go_down, pbx_server.come_back),
+        ],
+    ).start()
+    undo.callback(gates.stop)
     control = WsgiServer(_not_yet, host, ports["control"], threads=4, name="control")
     _listening("the control API", host, {"control": ports["control"]}, control.start)
     undo.callback(control.stop)
@@ -375,6 +387,7 @@ def _start_parts(
     undo.callback(close_directories)
 
     def stop() -> None:
+        gates.stop()
         control.stop()
         close_directories()
         sink.stop()

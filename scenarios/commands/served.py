@@ -31,6 +31,8 @@ from simulators.exchange.ews.middleware import (
 from simulators.exchange.history import ChangeHistory
 from simulators.exchange.seed import Seed, apply_seed
 from simulators.exchange.store import ExchangeStore
+from simulators.faults.http import FaultInjecting
+from simulators.faults.injector import FaultInjector
 from simulators.pbx import Pbx
 from simulators.pbx.server import PbxServer
 from simulators.site import RunningSite
@@ -68,11 +70,16 @@ class Loaded:
         )
 
 
-def pbx_journaled(journal: RequestJournal, pbx: Callable[[], Pbx]) -> Callable[[WsgiApp], WsgiApp]:
+def pbx_journaled(
+    journal: RequestJournal, pbx: Callable[[], Pbx], faults: FaultInjector | None = None
+) -> Callable[[WsgiApp], WsgiApp]:
     """Middleware for the PBX's JSON API: every request journaled as service ``pbx``,
-    with the user's mailbox when the path names an extension."""
+    with the user's mailbox when the path names an extension; the faults of service
+    ``pbx`` in force act on it (``simulators.faults.http``)."""
 
-    def wrap(app: WsgiApp) -> WsgiApp:
+    def wrap(api: WsgiApp) -> WsgiApp:
+        app = FaultInjecting(api, faults, "pbx") if faults is not None else api
+
         def named(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
             parts = [p for p in str(environ.get("PATH_INFO", "")).split("/") if p]
             if parts[:1] == ["api"] and len(parts) > 1:

@@ -23,6 +23,7 @@ from simulators.exchange.lockout import LockoutPolicy
 from simulators.exchange.model import BusyStatus
 from simulators.exchange.recurrence import Recurrence
 from simulators.exchange.seed import Seed, SeedAppointment, ServiceAccount
+from simulators.faults.catalogue import KINDS, SERVICES
 
 # Presence statuses of the PBX, as scenario files spell them.
 STATUSES: tuple[str, ...] = (
@@ -45,9 +46,9 @@ BUSY_STATUSES: dict[str, BusyStatus] = {
     "busy": "Busy",
     "oof": "OOF",
 }
-# What a `fault` step can break, and how.
-FAULT_SERVICES: tuple[str, ...] = ("ews", "webdav", "owa", "smtp", "pbx")
-FAULT_KINDS: tuple[str, ...] = ("unavailable",)
+# What a `fault` step can break, and how: the one catalogue (simulators.faults).
+FAULT_SERVICES: tuple[str, ...] = SERVICES
+FAULT_KINDS: tuple[str, ...] = tuple(dict.fromkeys(kind for _, kind in KINDS))
 # Where the PBX sends a call (R14): it rings, voicemail answers, or it goes to the mobile.
 ROUTES: tuple[str, ...] = ("extension", "voicemail", "mobile")
 # How the engine talks to the mail server (the [smtp] security of its configuration).
@@ -247,12 +248,22 @@ class ExpectPresence(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class Fault(Step):
-    """``service`` fails in the way ``kind`` from ``at`` for ``duration`` (None: to the end)."""
+    """``service`` fails in the way ``kind`` (a row of ``simulators.faults.catalogue``)
+    from ``at`` for ``duration`` (None: to the end), on the requests its triggers
+    pick, with the values the kind takes."""
 
     verb: ClassVar[str] = "fault"
     service: str
     kind: str
     duration: timedelta | None = None
+    first: int | None = None
+    every: int | None = None
+    mailbox: str | None = None  # lower case; a user's e-mail (or extension, without one)
+    probability: float | None = None
+    seed: int = 0
+    latency: timedelta | None = None
+    retry_after: int | None = None
+    back_off: timedelta | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,7 +11,7 @@ ids against what earlier steps created, moved, deleted, called or searched.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from yaml.nodes import Node, SequenceNode
 
@@ -19,6 +19,7 @@ from scenarios.format import (
     accesssteps,
     clientsteps,
     commsteps,
+    faultsteps,
     meetingsteps,
     restartsteps,
     times,
@@ -32,14 +33,11 @@ from scenarios.format.appointments import (
     read_appointment,
 )
 from scenarios.format.model import (
-    FAULT_KINDS,
-    FAULT_SERVICES,
     STATUSES,
     CreateAppointment,
     DeleteAppointment,
     ExpectPresence,
     ExpectTransition,
-    Fault,
     SetPresence,
     Step,
     UpdateAppointment,
@@ -168,28 +166,6 @@ def _expect_presence(ctx: StepContext, node: Node, at: datetime, line: int) -> S
     )
 
 
-def _fault(ctx: StepContext, node: Node, at: datetime, line: int) -> Step | None:
-    reader = ctx.reader
-    fields = reader.mapping(
-        node, "fault", ("service", "kind", "duration"), required=("service", "kind")
-    )
-    if fields is None:
-        return None
-    service = fields.choice("service", FAULT_SERVICES)
-    kind = fields.choice("kind", FAULT_KINDS)
-    duration = None
-    if "duration" in fields:
-        duration = fields.duration("duration", timedelta(0))
-        if duration is not None and duration <= timedelta(0):
-            reader.error(fields.key_line("duration"), "fault duration must be positive")
-            return None
-        if duration is None:
-            return None
-    if service is None or kind is None:
-        return None
-    return Fault(at=at, line=line, service=service, kind=kind, duration=duration)
-
-
 # verb -> reader of its arguments. Add a row (and a dataclass in scenarios.format.model) for a new kind.
 STEP_KINDS: dict[str, StepReader] = {
     "create_appointment": _create,
@@ -197,7 +173,7 @@ STEP_KINDS: dict[str, StepReader] = {
     "delete_appointment": _delete,
     "set_presence": _set_presence,
     "expect_presence": _expect_presence,
-    "fault": _fault,
+    "fault": faultsteps.read_fault,
     # Calls, voicemail, mail and contacts (scenarios.format.commsteps).
     "call": commsteps.read_call,
     "leave_voicemail": commsteps.read_leave_voicemail,

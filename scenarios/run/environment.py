@@ -27,6 +27,7 @@ class Environment:
         except BaseException:
             self.site.stop()
             raise
+        self.sink.faults = self.site.faults  # one set of faults in force for every service
 
     @property
     def ews_url(self) -> str:

@@ -60,6 +60,7 @@ from scenarios.run.callside import CallSide
 from scenarios.run.clientside import ClientSide
 from scenarios.run.contactside import ContactSide
 from scenarios.run.environment import Environment
+from scenarios.run.faultside import FaultSide
 from scenarios.run.inprocess import InProcessPbxGateway
 from scenarios.run.mailside import MailSide
 from scenarios.run.pbxclock import PbxClock
@@ -172,6 +173,7 @@ class _Run:
         self.pbx = pbx_for(scenario.users, self.pbx_clock.zone, self.pbx_clock.now)
         self.access = AccessSide(scenario, env.store, self.pbx, note=self.note, local=self.local)
         self.outages: list[tuple[str, datetime, datetime]] = []  # service, from, until
+        self.faults = FaultSide(scenario, env.site.faults, self.outages, note=self.note)
         # Explanations: the engine's polls are on the PBX clock; say so when it is off.
         self.clock = Clock(
             scenario.timezone, pbx_true=None if self.pbx_clock.is_true else self.pbx_clock.true
@@ -244,11 +246,8 @@ class _Run:
             self.pbx.set_presence(
                 step.user, step.status, step.return_time, set_by=MANUAL, reason="set_presence step"
             )
-        elif isinstance(step, Fault):
-            # ``unavailable``: connections refused for the duration (the TCP gate for
-            # Exchange, the gateway for the PBX).
-            end = step.at + step.duration if step.duration is not None else None
-            self.outages.append((step.service, step.at, end or self.scenario.end + SECOND))
+        elif isinstance(step, Fault):  # refused: the gates; the rest: the fault injector
+            self.faults.apply(step)
         elif isinstance(step, Call):  # and leave_voicemail
             with self.explaining(step.to, step.at):
                 self.calls.place(step)
@@ -380,12 +379,6 @@ class _Run:
     def down(self, service: str, at: datetime) -> bool:
         return any(s == service and start <= at < end for s, start, end in self.outages)
 
-    def pbx_down(self) -> bool:
-        """A ``fault`` on service pbx: the engine cannot reach the PBX."""
-        if not any(service == "pbx" for service, _, _ in self.outages):
-            return False  # asked at every PBX call: spare the (frozen) clock reading
-        return self.down("pbx", utc_now())  # the scenario clock, not the PBX's
-
     # ----------------------------------------------------------------- engine
     def new_engine(self) -> Engine:
         """The engine's process: a fresh rule state and source, the same settings."""
@@ -393,7 +386,7 @@ class _Run:
         self.engine_source = self.source(self.gate.port)
         return Engine(
             self.engine_source,
-            InProcessPbxGateway(self.pbx, down=self.pbx_down),
+            InProcessPbxGateway(self.pbx, faults=self.env.site.faults),
             PollSettings(
                 interval=scenario.engine.poll_interval,
                 lead_time=scenario.engine.lead_time,
@@ -491,6 +484,7 @@ class _Run:
                     # The engine runs on the PBX: "now" is the PBX clock's reading (R13).
                     await self.engine.poll_all(self.pbx_clock.at(instant))
                 await self.mail.run_due(self.pbx_clock.at(instant))
+                self.faults.notes()  # what the faults acted on at this instant
                 due = self.mail.next_due()
                 if due is not None:
                     due = self.pbx_clock.true(due)

@@ -37,8 +37,10 @@ class PbxServer:
         self.pbx = pbx
         self._api = PbxApi(pbx)
         app: WsgiApp = middleware(self._api) if middleware else self._api
+        self._app, self._threads = app, threads
         self._server = WsgiServer(app, host, port, threads=threads, name="pbx-http")
         self._running = False
+        self._down = False
 
     def start(self) -> PbxServer:
         """Bind and start serving; returns self once the socket listens."""
@@ -48,6 +50,21 @@ class PbxServer:
         self._running = True
         return self
 
+    def go_down(self) -> None:
+        """Stop listening (connections refused, open ones cut); ``come_back`` listens
+        again on the same port. Idempotent."""
+        if self._running:
+            self._server.stop()
+            self._running, self._down = False, True
+
+    def come_back(self) -> None:
+        if not self._down:
+            return
+        host, port = self._server.bind_addr
+        self._server = WsgiServer(self._app, host, port, threads=self._threads, name="pbx-http")
+        self._server.start()
+        self._running, self._down = True, False
+
     def replace_pbx(self, pbx: Pbx) -> None:
         """Serve ``pbx`` from now on (``harness serve`` after a reset or a new seed)."""
         self.pbx = pbx
@@ -55,6 +72,7 @@ class PbxServer:
 
     def stop(self) -> None:
         """Stop serving and release the port; safe to call twice."""
+        self._down = False
         if not self._running:
             return
         self._server.stop()

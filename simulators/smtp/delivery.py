@@ -27,6 +27,8 @@ from typing import Any, Literal
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from simulators.exchange.store import ExchangeStore, StoreError
+from simulators.faults.injector import FaultInjector
+from simulators.faults.smtp import at_stage, reply
 from simulators.smtp.settings import SinkSettings
 
 log = logging.getLogger(__name__)
@@ -171,6 +173,7 @@ class SinkHandler:
         self.settings = settings
         self.journal = journal
         self.clock = clock
+        self.faults: FaultInjector | None = None  # the faults in force (simulators.faults)
 
     # ------------------------------------------------------------ accounts
     def authenticate(
@@ -182,6 +185,11 @@ class SinkHandler:
         auth_data: Any,
     ) -> AuthResult:
         """AUTH PLAIN/LOGIN against the store's accounts; 535 as Exchange words it."""
+        login_name = getattr(auth_data, "login", b"")
+        who = [login_name.decode("utf-8", "replace")] if isinstance(login_name, bytes) else []
+        fault = at_stage(self.faults, "AUTH", who)
+        if fault is not None:
+            return AuthResult(success=False, handled=False, message=reply(fault))
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False, message=REPLY_AUTH_FAILED)
         login = auth_data.login.decode("utf-8", errors="replace")
@@ -205,6 +213,21 @@ class SinkHandler:
             return "unknown"
         return "remote"
 
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        fault = at_stage(self.faults, "MAIL", [address])
+        if fault is not None:
+            return reply(fault)  # 421: the protocol closes the channel after it
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(
         self,
         server: SMTP,
@@ -213,6 +236,9 @@ class SinkHandler:
         address: str,
         rcpt_options: list[str],
     ) -> str:
+        fault = at_stage(self.faults, "RCPT", [address])
+        if fault is not None:
+            return reply(fault)
         kind = self.classify(address)
         if kind == "invalid":
             return REPLY_INVALID_ADDRESS
@@ -226,6 +252,14 @@ class SinkHandler:
 
     # ------------------------------------------------------------ delivery
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        fault = at_stage(self.faults, "DATA", envelope.rcpt_tos)
+        if fault is not None and fault.row.action == "smtp_disconnect":
+            abort = getattr(server, "abort", None)
+            if abort is not None:
+                abort()  # after the final dot, before any reply: the client cannot know
+            return "451 4.4.2 Connection dropped"  # written to a closed transport: never read
+        if fault is not None:
+            return reply(fault)  # not stored
         raw = envelope.original_content or b""
         transaction = self.deliver(
             raw,

@@ -26,6 +26,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Session
 
+from simulators.faults.smtp import at_stage
 from simulators.smtp.settings import AUTH_MECHANISMS, ListenerSpec, SinkSettings
 
 Authenticator = Callable[..., Any]
@@ -85,6 +86,17 @@ class SinkSMTP(SMTP):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._connections.add(self)
+        # A ``slow`` fault holds every reply of this connection back (real time).
+        slow = at_stage(getattr(self.event_handler, "faults", None), "CONNECT")
+        self._reply_delay = slow.delay() if slow is not None else 0.0
+
+    async def push(self, status: Any) -> None:
+        if getattr(self, "_reply_delay", 0.0):
+            await asyncio.sleep(self._reply_delay)
+        await super().push(status)
+        text = status.decode("ascii", "replace") if isinstance(status, bytes) else str(status)
+        if text.startswith("421") and self.transport is not None:
+            self.transport.close()  # 421: closing transmission channel
 
     def connection_lost(self, error: Exception | None) -> None:
         self._connections.discard(self)

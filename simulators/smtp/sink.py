@@ -26,6 +26,7 @@ from datetime import datetime
 from types import TracebackType
 
 from simulators.exchange.store import ExchangeStore
+from simulators.faults.injector import FaultInjector
 from simulators.smtp.api import WsgiApp, make_mail_app
 from simulators.smtp.delivery import MailJournal, SinkHandler
 from simulators.smtp.inspection import MailInspector
@@ -184,6 +185,15 @@ class SmtpSink:
         return self.tls.client_context()
 
     # -------------------------------------------------------------- policy
+    @property
+    def faults(self) -> FaultInjector | None:
+        """The faults in force for service ``smtp`` (``simulators.faults``); None: none."""
+        return self.handler.faults
+
+    @faults.setter
+    def faults(self, injector: FaultInjector | None) -> None:
+        self.handler.faults = injector
+
     @property
     def allow_relay(self) -> bool:
         return self.settings.allow_relay

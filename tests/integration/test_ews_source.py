@@ -849,9 +849,7 @@ def test_simulator_failures_are_classified(
         assert "service account credentials refused" in str(caught.value)
 
 
-@pytest.mark.parametrize(
-    ("kind", "code"), [("unavailable", "HTTP 503"), ("busy", "ErrorServerBusy")]
-)
+@pytest.mark.parametrize(("kind", "code"), [("http_503", "HTTP 503"), ("busy", "ErrorServerBusy")])
 def test_simulator_outages_are_unavailable(ews: Any, kind: str, code: str) -> None:
     ews.site.faults.add("ews", kind, timedelta(minutes=5))
     with pytest.raises(SourceUnavailable) as caught:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integration.pbx import HttpPbxGateway, PbxPresence, PbxUser
+from integration.pbx import HttpPbxGateway, PbxError, PbxPresence, PbxUser
 from integration.scheduler import Engine, PollEvent, PollSettings, poll_offsets
 from integration.sources.ews import EwsCalendarSource
 from simulators.exchange.seed import Seed, SeedAppointment, SeedMailbox, apply_seed
@@ -135,7 +135,7 @@ def test_log_says_each_presence_change_and_when_polling_recovers(
             first = await engine.poll_all(t0)  # catches up the lunch
             # IIS answers 503 with Retry-After (the window's rest, ~300 s): the engine
             # holds every read until then, and a little longer per mailbox (jitter).
-            site.faults.add("ews", "unavailable", timedelta(minutes=5))
+            site.faults.add("ews", "http_503", timedelta(minutes=5))
             await engine.poll_all(t0 + timedelta(seconds=30))
             await engine.poll_all(t0 + timedelta(seconds=60))
             site.faults.clear()
@@ -233,3 +233,52 @@ def test_a_hung_pbx_directory_does_not_stall_polling() -> None:
     row = health["users"][0]  # type: ignore[index]
     assert row["extension"] == "100" and row["failures_in_a_row"] == 0
     assert row["last_good_poll"] is not None and row["next_poll"] is not None
+
+
+class _DownPbx:
+    """A PBX that refuses everything (PbxError) while ``down``."""
+
+    def __init__(self, users: list[PbxUser]) -> None:
+        self._users = users
+        self.down = False
+
+    def _reach(self) -> None:
+        if self.down:
+            raise PbxError("PBX unreachable: connection refused")
+
+    async def system_calendar_integration(self) -> bool:
+        self._reach()
+        return True
+
+    async def users(self) -> list[PbxUser]:
+        self._reach()
+        return self._users
+
+    async def presence(self, extension: str) -> PbxPresence:
+        self._reach()
+        return PbxPresence("office", None, "pbx")
+
+    async def set_presence(self, extension: str, *args: object, **kwargs: object) -> PbxPresence:
+        self._reach()
+        return PbxPresence("office", None, "engine")
+
+
+def test_poll_all_polls_the_known_users_when_the_directory_fails() -> None:
+    users = [PbxUser(str(100 + i), f"U{i}", f"u{i}@domain.net") for i in range(2)]
+    pbx, source = _DownPbx(users), _EmptyCalendars()
+    engine = Engine(source, pbx)  # type: ignore[arg-type]
+    t0 = datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
+
+    async def main() -> list[list[PollEvent]]:
+        first = await engine.poll_all(t0)
+        pbx.down = True
+        down = await engine.poll_all(t0 + timedelta(seconds=30))  # used to raise PbxError
+        pbx.down = False
+        return [first, down, await engine.poll_all(t0 + timedelta(seconds=60))]
+
+    first, down, back = asyncio.run(main())
+    assert [e.outcome for e in first] == ["ok", "ok"]
+    assert [(e.extension, e.outcome) for e in down] == [("100", "failed"), ("101", "failed")]
+    assert all("connection refused" in e.detail for e in down)
+    assert [e.outcome for e in back] == ["ok", "ok"]
+    assert source.reads.count("u0@domain.net") == 3  # the calendar was read while the PBX was down

@@ -1140,7 +1140,7 @@ def test_simulator_pages_rows(dav: Any) -> None:
 
 
 def test_simulator_outage_is_unavailable(dav: Any) -> None:
-    dav.site.faults.add("webdav", "unavailable", timedelta(minutes=5))
+    dav.site.faults.add("webdav", "http_503", timedelta(minutes=5))
     with pytest.raises(SourceUnavailable) as caught:
         dav_read(dav, f"bob@{DOMAIN}")
     assert caught.value.code == "HTTP 503"

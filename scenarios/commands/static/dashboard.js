@@ -123,7 +123,7 @@ async function refreshFaults() {
     const active = new Date(fault.start).getTime() <= now && now < new Date(fault.end).getTime();
     const when = active ? "active" : (new Date(fault.end).getTime() <= now ? "ended" : "scheduled");
     return el("li", { class: active ? "active" : "" },
-      `${fault.service} ${fault.kind}: ${formatTime(fault.start)} - ${formatTime(fault.end)} (${when})`);
+      `${fault.service} ${fault.kind}: ${formatTime(fault.start)} - ${formatTime(fault.end)} (${when}, acted on ${fault.acted} of ${fault.seen} requests)`);
   });
   $("faults").replaceChildren(...(items.length ? items : [el("li", { class: "muted" }, "none")]));
 }

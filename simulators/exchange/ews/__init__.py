@@ -12,15 +12,10 @@ from __future__ import annotations
 from simulators.exchange.ews.auth import BasicAuth
 from simulators.exchange.ews.context import EwsOptions
 from simulators.exchange.ews.envelope import EwsEndpoint
-from simulators.exchange.ews.middleware import (
-    FaultInjector,
-    FaultWindow,
-    JournalEntry,
-    RequestJournal,
-    WsgiApp,
-)
+from simulators.exchange.ews.middleware import JournalEntry, RequestJournal, WsgiApp
 from simulators.exchange.ews.service import spyne_app
 from simulators.exchange.store import ExchangeStore
+from simulators.faults.injector import FaultInjector, FaultWindow
 
 EWS_PATH = "/ews/exchange.asmx"
 

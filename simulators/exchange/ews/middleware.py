@@ -1,14 +1,10 @@
-"""The request journal and fault injection: WSGI middleware around a front end.
+"""The request journal: WSGI middleware around a front end.
 
 The journal records every request a service answered (method, path, operation,
-mailbox, status, fault code, time on the scenario clock); scenario tests count
-polls with it, e.g. ``journal.entries(operation="FindItem", mailbox=...)``.
-
-Fault injection makes a service misbehave for a window of scenario time: while a
-window is active, ``unavailable`` answers 503 as IIS does when the application
-pool is down, and ``busy`` answers the EWS ErrorServerBusy fault with the
-back-off until the window ends. Windows are checked per request against the
-clock, so a frozen, stepped clock opens and closes them without timers.
+mailbox, status, fault code, the injected fault, time on the scenario clock);
+scenario tests count polls with it, e.g. ``journal.entries(operation="FindItem",
+mailbox=...)``. Fault injection is ``simulators.faults`` (the catalogue, its
+triggers and the appliers); a request a fault acted on names it in ``injected``.
 """
 
 from __future__ import annotations
@@ -18,13 +14,14 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from simulators.clock import utc_now
 from simulators.exchange.ews.auth import ACCOUNT_KEY
 from simulators.exchange.ews.context import MAILBOX_TARGET_KEY
-from simulators.exchange.ews.errors import EwsFault, fault_document
+from simulators.faults.injector import INJECTED_KEY, FaultInjector
+from simulators.wsgi_server import WIRE_KEY
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 ClockFn = Callable[[], datetime]
@@ -50,6 +47,7 @@ class JournalEntry:
     account: str | None = None  # the authenticated account (UPN)
     fault: str | None = None
     body: bytes | None = field(default=None, repr=False)
+    injected: str | None = None  # the fault of the catalogue that acted (service:kind)
 
 
 class RequestJournal:
@@ -148,6 +146,9 @@ class Journaled:
             )
         account = environ.get(ACCOUNT_KEY)
         impersonated = environ.get(IMPERSONATED_KEY)
+        wire = environ.get(WIRE_KEY)
+        if wire is not None and wire.action in ("hold", "reset"):
+            seen[:] = ["0 No answer"]  # nothing reached the client
         self.journal.record(
             JournalEntry(
                 at=at,
@@ -161,112 +162,18 @@ class Journaled:
                 account=account.upn if account is not None else None,
                 fault=environ.get(FAULT_KEY),
                 body=b"".join(chunks) if self.journal.keep_bodies else None,
+                injected=environ.get(INJECTED_KEY),
             )
         )
         return chunks
 
 
-# -------------------------------------------------------------- faults
-FAULT_KINDS = ("unavailable", "busy")
-
-_UNAVAILABLE_PAGE = (
-    b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN""http://www.w3.org/TR/html4/strict.dtd">'
-    b'\r\n<HTML><HEAD><TITLE>Service Unavailable</TITLE>\r\n<META HTTP-EQUIV="Content-Type" '
-    b'Content="text/html; charset=us-ascii"></HEAD>\r\n<BODY><h2>Service Unavailable</h2>\r\n'
-    b"<hr><p>HTTP Error 503. The service is unavailable.</p>\r\n</BODY></HTML>\r\n"
-)
-
-
-@dataclass(frozen=True)
-class FaultWindow:
-    service: str
-    kind: str
-    start: datetime
-    end: datetime
-
-    def covers(self, service: str, at: datetime) -> bool:
-        return self.service == service and self.start <= at < self.end
-
-
-class FaultInjector:
-    """Windows of scenario time in which a service misbehaves."""
-
-    def __init__(self, clock: ClockFn = utc_now) -> None:
-        self.clock = clock
-        self._windows: list[FaultWindow] = []
-        self._lock = threading.Lock()
-
-    def add(
-        self,
-        service: str,
-        kind: str,
-        duration: timedelta,
-        start: datetime | None = None,
-    ) -> FaultWindow:
-        """Misbehave from ``start`` (default: now) for ``duration``."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
-        if duration <= timedelta():
-            raise ValueError("a fault window needs a positive duration")
-        begin = start or self.clock()
-        window = FaultWindow(service, kind, begin, begin + duration)
-        with self._lock:
-            self._windows.append(window)
-        return window
-
-    def unavailable(
-        self, service: str, duration: timedelta, start: datetime | None = None
-    ) -> FaultWindow:
-        return self.add(service, "unavailable", duration, start)
-
-    def active(self, service: str, at: datetime | None = None) -> FaultWindow | None:
-        moment = at or self.clock()
-        with self._lock:
-            for window in self._windows:
-                if window.covers(service, moment):
-                    return window
-        return None
-
-    def windows(self) -> list[FaultWindow]:
-        with self._lock:
-            return list(self._windows)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._windows.clear()
-
-
-class FaultInjecting:
-    """Answer for ``service`` from the active fault window, if any."""
-
-    def __init__(self, app: WsgiApp, injector: FaultInjector, service: str) -> None:
-        self.app = app
-        self.injector = injector
-        self.service = service
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        now = self.injector.clock()
-        window = self.injector.active(self.service, now)
-        if window is None:
-            return self.app(environ, start_response)
-        retry = max(int((window.end - now).total_seconds()), 1)
-        if window.kind == "busy":
-            back_off_ms = max(int((window.end - now).total_seconds() * 1000), 1)
-            fault = EwsFault("ErrorServerBusy", values={"BackOffMilliseconds": str(back_off_ms)})
-            body = fault_document(fault)
-            environ[FAULT_KEY] = fault.code
-            start_response(
-                "500 Internal Server Error",
-                [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))],
-            )
-            return [body]
-        environ[FAULT_KEY] = "ServiceUnavailable"
-        start_response(
-            "503 Service Unavailable",
-            [
-                ("Content-Type", "text/html; charset=us-ascii"),
-                ("Retry-After", str(retry)),
-                ("Content-Length", str(len(_UNAVAILABLE_PAGE))),
-            ],
-        )
-        return [_UNAVAILABLE_PAGE]
+__all__ = [
+    "FAULT_KEY",
+    "IMPERSONATED_KEY",
+    "OPERATION_KEY",
+    "FaultInjector",
+    "JournalEntry",
+    "Journaled",
+    "RequestJournal",
+]

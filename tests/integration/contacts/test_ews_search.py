@@ -307,7 +307,7 @@ def test_server_busy_is_unavailable(ews: EwsServer) -> None:
 
 
 def test_service_down_is_unavailable(ews: EwsServer) -> None:
-    ews.site.faults.unavailable("ews", timedelta(minutes=5))
+    ews.site.faults.add("ews", "http_503", timedelta(minutes=5))
     with pytest.raises(SourceUnavailable, match="HTTP 503"):
         search(ews, "carla")
 

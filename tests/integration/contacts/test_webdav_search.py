@@ -236,7 +236,7 @@ def test_wrong_password_is_access_denied_with_a_clear_message(dav: DavServer) ->
 
 
 def test_service_down_is_unavailable(dav: DavServer) -> None:
-    dav.site.faults.unavailable("webdav", timedelta(minutes=5))
+    dav.site.faults.add("webdav", "http_503", timedelta(minutes=5))
     with pytest.raises(SourceUnavailable, match="HTTP 503"):
         search(dav, "carla")
 

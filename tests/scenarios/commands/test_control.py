@@ -200,7 +200,9 @@ def test_reset_empties_journals_faults_and_mail_and_restores_the_seed(
     served: Served, control: httpx.Client, ready: dict[str, str], openapi: dict[str, Any]
 ) -> None:
     send_mail(ready, "user1@domain.net", "Before reset")
-    created = control.post("/control/faults", json={"service": "ews", "duration": "5m"})
+    created = control.post(
+        "/control/faults", json={"service": "ews", "kind": "http_503", "duration": "5m"}
+    )
     check(openapi, "/control/faults", "POST", created)
     httpx.put(ready["pbx"] + "api/users/100/presence", json={"status": "sick", "set_by": "client"})
     (lunch,) = [i for i in served.store.all_calendar_items() if i.subject == "Lunch"]
@@ -209,7 +211,7 @@ def test_reset_empties_journals_faults_and_mail_and_restores_the_seed(
 
     body = check(openapi, "/control/reset", "POST", control.post("/control/reset"))
     assert body["seed"]["name"] == "Control API seed"
-    assert control.get("/control/faults").json() == {"faults": []}
+    assert control.get("/control/faults").json() == {"faults": [], "applied": []}
     assert control.get("/control/journal").json() == {"requests": []}
     assert control.get("/api/mail/messages").json() == {"messages": []}
     assert [u["status"] for u in control.get("/control/users").json()["users"]] == [
@@ -396,18 +398,23 @@ def test_users_and_faults(
     assert datetime.fromisoformat(ben["return_time"]) == later
     assert ben["return_time"].endswith(("+01:00", "+02:00"))  # in the PBX's zone
     for spec in (
-        {"service": "smtp", "duration": "1m"},
+        {"service": "imap", "duration": "1m"},
         {"service": "ews"},
         {"service": "ews", "duration": "0s"},
+        {"service": "smtp", "kind": "ErrorServerBusy", "duration": "1m"},
+        {"service": "ews", "kind": "http_500", "duration": "1m", "latency": "2s"},
+        {"service": "ews", "kind": "http_500", "duration": "1m", "first": 0},
+        {"service": "ews", "kind": "http_500", "duration": "1m", "probability": 2},
     ):
         answer = control.post("/control/faults", json=spec)
         assert answer.status_code == 400, spec
         check(openapi, "/control/faults", "POST", answer)
     control.post("/control/faults", json={"service": "ews", "kind": "busy", "duration": "2m"})
     body = check(openapi, "/control/faults", "GET", control.get("/control/faults"))
-    assert [(f["service"], f["kind"]) for f in body["faults"]] == [("ews", "busy")]
+    assert [(f["service"], f["kind"]) for f in body["faults"]] == [("ews", "ErrorServerBusy")]
     assert check(openapi, "/control/faults", "DELETE", control.delete("/control/faults")) == {
-        "faults": []
+        "faults": [],
+        "applied": [],
     }
 
 
@@ -419,7 +426,9 @@ def test_timeline_model_and_svg(
         ready["pbx"] + "api/users/100/presence",
         json={"status": "meeting", "set_by": "client", "return_time": None},
     )
-    control.post("/control/faults", json={"service": "webdav", "duration": "1m"})
+    control.post(
+        "/control/faults", json={"service": "webdav", "kind": "http_503", "duration": "1m"}
+    )
     tls = ssl.create_default_context(cafile=ready["ca_cert"])
     refused = httpx.request("SEARCH", ready["webdav"] + "user1@domain.net/Calendar/", verify=tls)
     assert refused.status_code == 503
@@ -516,7 +525,9 @@ def test_the_live_view_on_the_site_is_read_only_unjournaled_and_never_faulted(
     site = ready["ews"].split("/EWS/")[0]
     tls = ssl.create_default_context(cafile=ready["ca_cert"])
     with httpx.Client(base_url=site, verify=tls, timeout=10) as client:
-        control.post("/control/faults", json={"service": "ews", "duration": "5m"})
+        control.post(
+            "/control/faults", json={"service": "ews", "kind": "http_503", "duration": "5m"}
+        )
         page = client.get("/_harness/")
         assert page.status_code == 200 and "harness serve" in page.text
         assert "default-src 'none'" in page.headers["content-security-policy"]

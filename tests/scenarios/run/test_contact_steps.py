@@ -89,4 +89,5 @@ def test_a_search_while_exchange_is_down_fails_its_expectation(
     result = run(environment, steps, variant)
     assert [f.line for f in result.failures] == [19]
     assert result.failures[0].message.startswith("the search for 'carla' (line 17) failed: ")
-    assert result.activity[0].text.startswith("contacts 'carla': failed: ")
+    assert result.activity[0].text == f"fault {variant} refused for 1m: connections refused"
+    assert result.activity[1].text.startswith("contacts 'carla': failed: ")

@@ -65,9 +65,9 @@ def test_journal_names_the_mailbox_read_without_impersonation(ews: EwsServer) ->
     assert (entry.mailbox, entry.impersonated) == (BOB, None)
 
 
-def test_unavailable_window_on_the_scenario_clock(ews: EwsServer) -> None:
+def test_http_503_window_on_the_scenario_clock(ews: EwsServer) -> None:
     with freezegun.freeze_time("2026-03-16 12:30:00", real_asyncio=True) as frozen:
-        window = ews.site.faults.unavailable("ews", timedelta(minutes=5))
+        window = ews.site.faults.add("ews", "http_503", timedelta(minutes=5))
         first = _poll(ews, ALICE)
         frozen.tick(timedelta(minutes=4, seconds=59))
         last = _poll(ews, ALICE)
@@ -110,7 +110,7 @@ def test_busy_window_reaches_exchangelib_as_error_server_busy(ews: EwsServer) ->
 def test_fault_windows_are_per_service_and_validated(ews: EwsServer) -> None:
     ews.site.faults.unavailable("webdav", timedelta(minutes=5))
     assert _poll(ews, ALICE).status_code == 200
-    with pytest.raises(ValueError, match="unknown fault kind"):
+    with pytest.raises(ValueError, match="unknown fault kind 'meteor' for ews; known: "):
         ews.site.faults.add("ews", "meteor", timedelta(minutes=1))
     with pytest.raises(ValueError, match="positive duration"):
         ews.site.faults.add("ews", "busy", timedelta(0))
@@ -128,7 +128,7 @@ def test_another_front_end_can_be_mounted_beside_ews(ews: EwsServer) -> None:
     try:
         response = ews.post(b"", method="PROPFIND", path="/Exchange/alice/Calendar/")
         root = ews.post(b"", method="GET", path="/EXCHANGE")
-        ews.site.faults.unavailable("webdav", timedelta(minutes=1))
+        ews.site.faults.add("webdav", "http_503", timedelta(minutes=1))
         down = ews.post(b"", method="GET", path="/exchange/x")
     finally:
         ews.site.dispatcher.mounts = saved
