@@ -61,7 +61,7 @@ TOP_KEYS = (
     "steps",
     "expect_transitions",
 )
-ENGINE_KEYS = ("poll_interval", "poll_offset", "lead_time", "catch_up")
+ENGINE_KEYS = ("poll_interval", "poll_offset", "lead_time", "catch_up", "read_timeout")
 EXCHANGE_KEYS = (
     "clock_skew",
     "service_account",
@@ -270,6 +270,12 @@ class _Builder:
         interval = fields.duration("poll_interval", default.poll_interval)
         offset = fields.duration("poll_offset", default.poll_offset)
         lead = fields.duration("lead_time", default.lead_time)
+        timeout = fields.duration("read_timeout", default.read_timeout)
+        if timeout is not None and not timedelta(seconds=1) <= timeout <= timedelta(minutes=2):
+            self.reader.error(
+                fields.key_line("read_timeout"), "engine read_timeout must be 1s to 2m"
+            )
+            timeout = None
         for key, value, low in (("poll_interval", interval, 1), ("poll_offset", offset, 0)):
             if value is not None and value < timedelta(seconds=low):
                 rule = "positive" if low else "zero or more"
@@ -281,6 +287,7 @@ class _Builder:
             poll_offset=default.poll_offset if offset is None else offset,
             lead_time=default.lead_time if lead is None else lead,
             catch_up=fields.flag("catch_up", default.catch_up),
+            read_timeout=default.read_timeout if timeout is None else timeout,
         )
 
     def exchange(self, node: Node | None, mailboxes: Mailboxes) -> ExchangeSettings:

@@ -76,6 +76,9 @@ class EngineSettings:
     poll_offset: timedelta = timedelta(0)  # first poll at start + offset
     lead_time: timedelta = timedelta(minutes=3)  # the 3-minute rule (R4)
     catch_up: bool = False
+    # How long the engine waits for an answer (its [exchange] timeout). A `timeout`
+    # fault costs this much real time while the scenario clock stands still.
+    read_timeout: timedelta = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)

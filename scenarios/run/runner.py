@@ -363,9 +363,15 @@ class _Run:
         svc = self.scenario.seed.service_account
         base = f"{'https' if self.env.site.tls else 'http'}://{self.env.site.host}:{port}"
         ca = self.env.ca_file
+        timeout = self.scenario.engine.read_timeout.total_seconds()
         if self.variant == "webdav":
             return WebDavCalendarSource(
-                base + "/exchange/", svc.user, svc.password, ca_file=ca, concurrency=20, timeout=5.0
+                base + "/exchange/",
+                svc.user,
+                svc.password,
+                ca_file=ca,
+                concurrency=20,
+                timeout=timeout,
             )
         return EwsCalendarSource(
             base + "/EWS/Exchange.asmx",
@@ -373,7 +379,7 @@ class _Run:
             svc.password,
             ca_file=ca,
             concurrency=20,
-            timeout=5.0,
+            timeout=timeout,
         )
 
     def down(self, service: str, at: datetime) -> bool:

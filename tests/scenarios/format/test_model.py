@@ -96,6 +96,7 @@ INVALID: list[tuple[str, str, str]] = [
     ("variant", B + "variant: soap  #!\n", "unknown variant 'soap'; one of: ews, webdav, both"),
     ("bare-number", B + "engine: {poll_interval: 90}  #!\n", "a duration is a number with a unit"),
     ("zero-interval", B + "engine:\n  poll_interval: 0s  #!\n", "poll_interval must be positive"),
+    ("long-timeout", B + "engine:\n  read_timeout: 3h  #!\n", "read_timeout must be 1s to 2m"),
     (
         "negative-offset",
         B + "engine:\n  poll_offset: -5s  #!\n",
