@@ -17,6 +17,7 @@ the caller throttles what it shows.
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.process
@@ -143,6 +144,9 @@ def _serve(
 ) -> None:
     """A worker process: take a run, run it, send the result back, until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # The engine's error lines under a scenario's faults are expected; what went wrong
+    # is in each result (its timeline), printed in file order by the parent.
+    logging.getLogger().setLevel(logging.CRITICAL)
     for descriptor in inherited:  # a forked worker holds the parent's ends to the others
         with contextlib.suppress(OSError):
             os.close(descriptor)
