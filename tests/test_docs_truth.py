@@ -27,11 +27,21 @@ def _library_files() -> int:
     return len(list(LIBRARY.rglob("*.yaml")))
 
 
+def _library_runs() -> int:
+    from scenarios.format.loader import load_paths
+    from scenarios.run.runner import variants_for
+
+    return sum(len(variants_for(s)) for s in load_paths([str(LIBRARY)]))
+
+
 def test_the_readme_gives_the_librarys_size() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     counts = [int(n) for n in re.findall(r"(\d+) scenario files", text)]
     assert counts, "README.md should say how many scenario files the library holds"
     assert set(counts) == {_library_files()}
+    runs = [int(n) for n in re.findall(r"(\d+) runs", text)]
+    assert runs, "README.md should say how many runs the library makes"
+    assert set(runs) == {_library_runs()}
 
 
 def test_the_rule_ids_are_r1_to_r14_everywhere() -> None:
