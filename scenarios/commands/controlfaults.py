@@ -60,6 +60,9 @@ def _span(
     return duration(value, name)
 
 
+UNTIL_CLEARED = timedelta(days=3650)  # "no duration": in force until cleared
+
+
 def add_fault(
     injector: FaultInjector,
     spec: dict[str, Any],
@@ -68,9 +71,8 @@ def add_fault(
 ) -> Fault:
     """Put the posted fault in force; ``duration`` and ``moment`` parse those fields
     (the control API's own parsers, with its limits and words)."""
-    for name in ("service", "duration"):
-        if name not in spec:
-            raise FaultSpecError(f"missing field {name!r}")
+    if "service" not in spec:
+        raise FaultSpecError("missing field 'service'")
     if spec["service"] not in SERVICES:
         raise FaultSpecError(f"service: one of {', '.join(SERVICES)}")
     probability = spec.get("probability")
@@ -95,11 +97,16 @@ def add_fault(
     )
     start = moment(str(spec["start"]), "start") if spec.get("start") is not None else None
     values = {name: _span(spec, name, duration) for name in ("latency", "back_off")}
+    # Without a duration a fault holds until it is cleared (DELETE, reset), as one
+    # in a scenario without a duration holds to the scenario's end.
+    window = duration(spec["duration"], "duration") if "duration" in spec else None
+    begin = start or injector.clock()
     return injector.add(
         str(spec["service"]),
         str(spec.get("kind", "unavailable")),
-        duration(spec["duration"], "duration"),
-        start,
+        window,
+        begin,
+        end=None if window is not None else begin + UNTIL_CLEARED,
         trigger=trigger,
         latency=values["latency"],
         retry_after=_whole(spec, "retry_after", 0, 86_400),

@@ -51,7 +51,7 @@ _DURATION = {"type": "string", "examples": ["5m", "30s"]}
 # The same fields as a scenario's fault step (scenarios.format.faultsteps).
 FAULT_REQUEST: dict[str, Any] = {
     "type": "object",
-    "required": ["service", "duration"],
+    "required": ["service"],
     "additionalProperties": False,
     "properties": {
         "service": {"enum": list(SERVICES)},
@@ -60,7 +60,7 @@ FAULT_REQUEST: dict[str, Any] = {
             "description": "a kind of the service (docs/faults.md); default unavailable "
             "(= refused)",
         },
-        "duration": _DURATION,
+        "duration": {**_DURATION, "description": "the window; without it, until cleared"},
         "start": TIME,
         "first": {**_COUNT, "description": "only the first N requests in the window"},
         "every": {**_COUNT, "description": "only every Nth request in the window"},

@@ -399,7 +399,8 @@ def test_users_and_faults(
     assert ben["return_time"].endswith(("+01:00", "+02:00"))  # in the PBX's zone
     for spec in (
         {"service": "imap", "duration": "1m"},
-        {"service": "ews"},
+        {"kind": "http_500"},
+        {"service": "ews", "kind": "nonsense"},
         {"service": "ews", "duration": "0s"},
         {"service": "smtp", "kind": "ErrorServerBusy", "duration": "1m"},
         {"service": "ews", "kind": "http_500", "duration": "1m", "latency": "2s"},

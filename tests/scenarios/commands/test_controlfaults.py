@@ -8,6 +8,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -89,6 +90,27 @@ def test_a_fault_posted_with_triggers_is_described_and_listed(
     )
     listed = check(openapi, "/control/faults", "GET", control.get("/control/faults"))
     assert [f["id"] for f in listed["faults"]] == [created["id"]]
+
+
+def test_a_fault_without_a_duration_holds_until_cleared(
+    control: httpx.Client, ready: dict[str, str], openapi: dict[str, Any]
+) -> None:
+    created = check(
+        openapi,
+        "/control/faults",
+        "POST",
+        control.post("/control/faults", json={"service": "smtp", "kind": "smtp_451", "every": 1}),
+    )
+    assert datetime.fromisoformat(created["end"]) - datetime.fromisoformat(
+        created["start"]
+    ) >= timedelta(days=3000)
+    for subject in ("One", "Two"):
+        with pytest.raises(smtplib.SMTPDataError):
+            send_mail(ready, "user1@domain.net", subject)
+    control.delete("/control/faults")
+    send_mail(ready, "user1@domain.net", "Cleared")
+    unknown = control.post("/control/faults", json={"service": "ews", "kind": "nonsense"})
+    assert unknown.status_code == 400 and "nonsense" in unknown.json()["error"]
 
 
 def test_smtp_faults_act_on_the_served_sink(
