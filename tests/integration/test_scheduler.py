@@ -15,6 +15,7 @@ from integration.scheduler import Engine, PollEvent, PollSettings, poll_offsets
 from integration.sources.ews import EwsCalendarSource
 from simulators.exchange.seed import Seed, SeedAppointment, SeedMailbox, apply_seed
 from simulators.exchange.store import ExchangeStore
+from simulators.faults.triggers import Trigger
 from simulators.pbx import Pbx, User
 from simulators.pbx.server import PbxServer
 from simulators.site import RunningSite, start_site
@@ -282,3 +283,46 @@ def test_poll_all_polls_the_known_users_when_the_directory_fails() -> None:
     assert all("connection refused" in e.detail for e in down)
     assert [e.outcome for e in back] == ["ok", "ok"]
     assert source.reads.count("u0@domain.net") == 3  # the calendar was read while the PBX was down
+
+
+def test_a_short_back_off_defers_the_polls_it_holds_instead_of_skipping_them(
+    world: tuple[RunningSite, Pbx, PbxServer],
+) -> None:
+    site, pbx, server = world
+    # Six users over 6 s: one a second. The first read gets ErrorServerBusy asking for
+    # 2 s of quiet, so the next user's turn (1 s later) falls inside the hold.
+    site.faults.add(
+        "ews",
+        "ErrorServerBusy",
+        timedelta(minutes=5),
+        trigger=Trigger(first=1, mailbox="user0@domain.net"),
+        back_off=timedelta(seconds=2),
+    )
+    events: list[PollEvent] = []
+
+    def first(extension: str) -> PollEvent | None:
+        return next((e for e in events if e.extension == extension), None)
+
+    async def main() -> None:
+        source = EwsCalendarSource(site.ews_url, "OSOMX@domain.net", "secret")
+        gateway = HttpPbxGateway(server.url)
+        settings = PollSettings(interval=timedelta(seconds=6))
+        engine = Engine(source, gateway, settings, on_event=events.append)
+        stop = asyncio.Event()
+        runner = asyncio.create_task(engine.run(stop))
+        deadline = asyncio.get_running_loop().time() + 20
+        while first("101") is None:
+            assert asyncio.get_running_loop().time() < deadline, events
+            await asyncio.sleep(0.02)
+        stop.set()
+        await runner
+        await source.aclose()
+        await gateway.aclose()
+
+    asyncio.run(main())
+    failed, held = first("100"), first("101")
+    assert failed is not None and held is not None
+    assert failed.outcome == "failed" and "ErrorServerBusy" in failed.detail
+    # Read once the hold was over (2 s, plus at most 10 % jitter), not skipped.
+    assert held.outcome == "ok"
+    assert timedelta(seconds=2) <= held.at - failed.at < timedelta(seconds=5)
