@@ -115,15 +115,22 @@ async function refreshTimeline() {
 }
 
 // ------------------------------------------------------------------ faults
+const UNTIL_CLEARED_MS = 3000 * 24 * 3600 * 1000;
 async function refreshFaults() {
   const data = await getJson("control/faults");
   if (!changed("faults", [data, state.now && state.now.slice(0, 19)])) return;
   const now = state.now ? new Date(state.now).getTime() : Date.now();
   const items = data.faults.map((fault) => {
-    const active = new Date(fault.start).getTime() <= now && now < new Date(fault.end).getTime();
-    const when = active ? "active" : (new Date(fault.end).getTime() <= now ? "ended" : "scheduled");
+    const start = new Date(fault.start).getTime(), end = new Date(fault.end).getTime();
+    // A `first N` fault that has acted N times acts no more, whatever its window says.
+    const spent = fault.first != null && fault.acted >= fault.first;
+    const active = start <= now && now < end && !spent;
+    const when = spent ? `spent: its first ${fault.first}` : active ? "active"
+      : (end <= now ? "ended" : "scheduled");
+    // No duration in the control API: in force until cleared (a ten-year window).
+    const until = end - start >= UNTIL_CLEARED_MS ? "until cleared" : formatTime(fault.end);
     return el("li", { class: active ? "active" : "" },
-      `${fault.service} ${fault.kind}: ${formatTime(fault.start)} - ${formatTime(fault.end)} (${when}, acted on ${fault.acted} of ${fault.seen} requests)`);
+      `${fault.service} ${fault.kind}: ${formatTime(fault.start)} - ${until} (${when}, acted on ${fault.acted} of ${fault.seen} requests)`);
   });
   $("faults").replaceChildren(...(items.length ? items : [el("li", { class: "muted" }, "none")]));
 }
