@@ -77,6 +77,7 @@ MAILBOX_FOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
 # Folders outside the Top of Information Store (NON_IPM_SUBTREE over WebDAV).
 FOLDER_PARENTS = {"msgfolderroot": "root", "searchfolders": "root", "voicemail": "searchfolders"}
 PUBLIC_ROOT = "publicfoldersroot"
+_EXCEPTION_REACH = timedelta(days=7)  # how far a moved occurrence is looked for
 
 
 def _check_duration(start: datetime, end: datetime, recurrence: Recurrence | None) -> None:
@@ -134,6 +135,7 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
             self.folders: dict[str, Folder] = {}
             self.items: dict[str, Item] = {}
             self._occurrence_ids: dict[str, tuple[str, datetime]] = {}
+            self._ids_of_occurrences: dict[tuple[str, datetime], str] = {}  # the reverse
             # Each series' kept expansion, by master id (replaced when the series changes).
             self._series: dict[str, SeriesStarts] = {}
             self._pending_rights = []
@@ -441,8 +443,10 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
         series = self._series.get(master.id)
         if series is None or not series.serves(master.recurrence, first):
             series = self._series[master.id] = SeriesStarts(master.recurrence, first)
+        # A row without an exception starts at its original start: an original up to
+        # one duration before the window is the earliest that can reach into it.
         # Exceptions may have moved far from their original slot: widen the search.
-        widen = duration + timedelta(days=7)
+        widen = duration + _EXCEPTION_REACH if master.exceptions else duration
         for day, original in occurrence_starts(
             master.recurrence, local_start, zone, start - widen, end + widen, series
         ):
@@ -456,8 +460,12 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
                     continue
             elif not (row_end > start and row_start < end):
                 continue
-            occ_id = _opaque_id("o", f"{master.id}/{original.isoformat()}")
-            self._occurrence_ids[occ_id] = (master.id, original)
+            key = (master.id, original)
+            occ_id = self._ids_of_occurrences.get(key)
+            if occ_id is None:  # three hashes: made once per occurrence (profiled)
+                occ_id = _opaque_id("o", f"{master.id}/{original.isoformat()}")
+                self._occurrence_ids[occ_id] = key
+                self._ids_of_occurrences[key] = occ_id
             yield Occurrence(
                 id=occ_id,
                 master=master,
