@@ -15,6 +15,7 @@ or an error message.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from lxml import etree
@@ -69,7 +70,9 @@ _SHAPE_LIMIT = 64  # distinct shapes remembered; a client sends one or two
 _OK = "200 OK"
 _CONTENT_TYPE = ("Content-Type", "text/xml; charset=utf-8")  # as spyne sends it
 
+_INSTANT_LIMIT = 256
 _shapes: dict[bytes, Shape | None] = {}
+_instants: dict[bytes, datetime | None] = {}
 
 
 def _shape(raw: bytes) -> Shape | None:
@@ -88,11 +91,20 @@ def _shape(raw: bytes) -> Shape | None:
     return shape
 
 
-def _instant(raw: bytes) -> Any:
+def _instant(raw: bytes) -> datetime | None:
+    """StartDate/EndDate as the general path reads them; None: it answers them. Polls
+    sent in the same second share their window: the last few are remembered."""
+    known = _instants.get(raw, False)
+    if known is not False:
+        return known  # type: ignore[return-value]
     try:
-        return parse_datetime(raw.decode("ascii"))
+        moment = parse_datetime(raw.decode("ascii"))
     except DateOutOfRange:
-        return None
+        moment = None
+    if len(_instants) >= _INSTANT_LIMIT:
+        _instants.clear()
+    _instants[raw] = moment
+    return moment
 
 
 def answer(

@@ -380,3 +380,11 @@ def test_the_fast_answer_counts_the_same_time_span(pair: Pair) -> None:
     too_long = _plain("2027-03-01T00:00:00Z", "2029-03-01T00:00:01Z", impersonate=ALICE)
     assert b"ErrorCalendarViewRangeTooBig" in pair.both(too_long)
     assert pair.direct(too_long) is None
+
+
+def test_the_remembered_windows_stay_bounded(pair: Pair) -> None:
+    start = datetime(2026, 3, 16, tzinfo=UTC)
+    for n in range(calendar_poll._INSTANT_LIMIT + 5):
+        moment = start.replace(minute=n % 60, second=n // 60)
+        assert pair.direct(_engine(ALICE, moment, moment.replace(hour=3))) is not None
+    assert len(calendar_poll._instants) <= calendar_poll._INSTANT_LIMIT
