@@ -245,7 +245,9 @@ class SeriesStarts:
         self._whole: tuple[datetime, ...] | None = None  # series ended by a count
 
     def serves(self, recurrence: Recurrence, first_local_start: datetime) -> bool:
-        return recurrence == self.recurrence and first_local_start == self.first
+        # Mostly the very same pattern: identity first, the field-wise comparison after.
+        same = recurrence is self.recurrence or recurrence == self.recurrence
+        return same and first_local_start == self.first
 
     def between(self, lower: datetime, upper: datetime) -> list[datetime]:
         """Local starts in ``[lower, upper]``, in order."""

@@ -388,3 +388,10 @@ def test_the_remembered_windows_stay_bounded(pair: Pair) -> None:
         moment = start.replace(minute=n % 60, second=n // 60)
         assert pair.direct(_engine(ALICE, moment, moment.replace(hour=3))) is not None
     assert len(calendar_poll._instants) <= calendar_poll._INSTANT_LIMIT
+
+
+def test_a_changed_authorization_header_is_read_anew(pair: Pair) -> None:
+    body = _engine(ALICE, *map(_at, WINDOWS[1]))
+    for login, status in ((SERVICE, 200), (("svc@poll.example", "wrong"), 401), (SERVICE, 200)):
+        assert pair.post(pair.fast, body, login).status_code == status
+    pair.fast.journal.clear()

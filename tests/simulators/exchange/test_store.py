@@ -311,3 +311,16 @@ def test_mail_delivery_lands_in_inbox(store: ExchangeStore) -> None:
     inbox = store.distinguished_folder("inbox", "bob@domain.net")
     assert store.items_in(inbox) == [message]
     assert store.owner_of(message) == "bob@domain.net"
+
+
+def test_a_series_moved_or_rezoned_expands_anew(store: ExchangeStore) -> None:
+    master = weekly_series(store)
+    calendar = store.distinguished_folder("calendar", "alice@domain.net")
+    week = (berlin(2026, 3, 30), berlin(2026, 3, 31))
+    assert [r.start for r in store.calendar_view(calendar, *week)] == [berlin(2026, 3, 30, 9)]
+    store.update_item(master.id, start=berlin(2026, 3, 16, 11), end=berlin(2026, 3, 16, 12))
+    assert [r.start for r in store.calendar_view(calendar, *week)] == [berlin(2026, 3, 30, 11)]
+    store.update_item(master.id, time_zone="UTC")  # 11:00 Berlin kept as 10:00 UTC
+    assert [r.start for r in store.calendar_view(calendar, *week)] == [
+        datetime(2026, 3, 30, 10, tzinfo=UTC)
+    ]
