@@ -158,6 +158,17 @@ class Recurrence:
         return rrule.rrule(PATTERNS[self.pattern], **kwargs)  # type: ignore[arg-type]
 
 
+_DAY = timedelta(days=1)
+
+
+def _wall(moment: datetime, zone: tzinfo) -> datetime:
+    """The naive wall-clock time of ``moment`` in ``zone`` (what
+    ``astimezone(zone).replace(tzinfo=None)`` gives, at a third of its cost: every
+    poll converts each series' window)."""
+    local = moment.astimezone(zone)
+    return datetime.combine(local.date(), local.time())
+
+
 def localize(naive: datetime, zone: tzinfo) -> datetime:
     """A wall-clock time in ``zone`` as a UTC instant.
 
@@ -165,7 +176,9 @@ def localize(naive: datetime, zone: tzinfo) -> datetime:
     change, which moves it forward by the gap (02:30 becomes 03:30 CEST, as
     Outlook shows it); an ambiguous autumn time takes its first (summer) reading.
     """
-    return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    wall = naive.replace(fold=0) if naive.fold else naive
+    # combine() is what replace(tzinfo=zone, fold=0) does, at half the cost (per row).
+    return datetime.combine(wall.date(), wall.time(), zone).astimezone(UTC)
 
 
 # Windowed expansion works in pages of local time: 4 weeks starting on a Sunday (the
@@ -245,7 +258,9 @@ class SeriesStarts:
         self._whole: tuple[datetime, ...] | None = None  # series ended by a count
 
     def serves(self, recurrence: Recurrence, first_local_start: datetime) -> bool:
-        return recurrence == self.recurrence and first_local_start == self.first
+        # Mostly the very same pattern: identity first, the field-wise comparison after.
+        same = recurrence is self.recurrence or recurrence == self.recurrence
+        return same and first_local_start == self.first
 
     def between(self, lower: datetime, upper: datetime) -> list[datetime]:
         """Local starts in ``[lower, upper]``, in order."""
@@ -316,10 +331,10 @@ def occurrence_starts(
             if lowest is None or local >= lowest:
                 yield local.date(), localize(local, zone)
         return
-    upper = window_end.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
+    upper = _wall(window_end, zone) + _DAY
     lower = first
     if window_start is not None:
-        lower = max(first, window_start.astimezone(zone).replace(tzinfo=None) - timedelta(days=1))
+        lower = max(first, _wall(window_start, zone) - _DAY)
     if series is None or not series.serves(recurrence, first):
         series = SeriesStarts(recurrence, first)
     for local in series.between(lower, upper):

@@ -18,7 +18,8 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,6 +48,7 @@ from simulators.exchange.store_errors import StoreError
 from simulators.exchange.store_mail import MailOperations
 from simulators.exchange.store_props import PropertyOperations
 from simulators.exchange.store_rights import RightsOperations
+from simulators.exchange.tzrules import ZoneRules
 
 # Distinguished folders of every mailbox: (distinguished id, kind, class, en name, de name),
 # parents before children; each lives under msgfolderroot unless FOLDER_PARENTS says
@@ -77,6 +79,7 @@ MAILBOX_FOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
 # Folders outside the Top of Information Store (NON_IPM_SUBTREE over WebDAV).
 FOLDER_PARENTS = {"msgfolderroot": "root", "searchfolders": "root", "voicemail": "searchfolders"}
 PUBLIC_ROOT = "publicfoldersroot"
+_EXCEPTION_REACH = timedelta(days=7)  # how far a moved occurrence is looked for
 
 
 def _check_duration(start: datetime, end: datetime, recurrence: Recurrence | None) -> None:
@@ -87,6 +90,18 @@ def _check_duration(start: datetime, end: datetime, recurrence: Recurrence | Non
             "ErrorCalendarDurationIsTooLong",
             "The duration of the calendar item must be shorter than how often it recurs.",
         )
+
+
+@dataclass(frozen=True)
+class _KeptSeries:
+    """What a series' expansion was made of, and what was made (see ``_series_of``)."""
+
+    start: datetime
+    time_zone: str
+    rules: ZoneRules | None
+    zone: tzinfo
+    local_start: time
+    series: SeriesStarts
 
 
 def _opaque_id(kind: str, key: str) -> str:
@@ -134,8 +149,9 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
             self.folders: dict[str, Folder] = {}
             self.items: dict[str, Item] = {}
             self._occurrence_ids: dict[str, tuple[str, datetime]] = {}
+            self._ids_of_occurrences: dict[tuple[str, datetime], str] = {}  # the reverse
             # Each series' kept expansion, by master id (replaced when the series changes).
-            self._series: dict[str, SeriesStarts] = {}
+            self._series: dict[str, _KeptSeries] = {}
             self._pending_rights = []
             # AD's account lock-out (simulators.exchange.lockout); none until a seed sets it.
             self.lockout = AccountLockout()
@@ -434,15 +450,12 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
     ) -> Iterator[Occurrence]:
         """Rows of a series overlapping [start, end) (or whose original start is in it)."""
         assert master.recurrence is not None
-        zone = master.zone
+        zone, local_start, series = self._series_of(master)
         duration = master.end - master.start
-        local_start = master.start.astimezone(zone).time()
-        first = datetime.combine(master.recurrence.start_date, local_start)
-        series = self._series.get(master.id)
-        if series is None or not series.serves(master.recurrence, first):
-            series = self._series[master.id] = SeriesStarts(master.recurrence, first)
+        # A row without an exception starts at its original start: an original up to
+        # one duration before the window is the earliest that can reach into it.
         # Exceptions may have moved far from their original slot: widen the search.
-        widen = duration + timedelta(days=7)
+        widen = duration + _EXCEPTION_REACH if master.exceptions else duration
         for day, original in occurrence_starts(
             master.recurrence, local_start, zone, start - widen, end + widen, series
         ):
@@ -456,8 +469,12 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
                     continue
             elif not (row_end > start and row_start < end):
                 continue
-            occ_id = _opaque_id("o", f"{master.id}/{original.isoformat()}")
-            self._occurrence_ids[occ_id] = (master.id, original)
+            key = (master.id, original)
+            occ_id = self._ids_of_occurrences.get(key)
+            if occ_id is None:  # three hashes: made once per occurrence (profiled)
+                occ_id = _opaque_id("o", f"{master.id}/{original.isoformat()}")
+                self._occurrence_ids[occ_id] = key
+                self._ids_of_occurrences[key] = occ_id
             yield Occurrence(
                 id=occ_id,
                 master=master,
@@ -483,6 +500,30 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
                 original_start=original,
                 original_date=day,
             )
+
+    def _series_of(self, master: CalendarItem) -> tuple[tzinfo, time, SeriesStarts]:
+        """The series' zone, local start time and kept expansion (``SeriesStarts``),
+        made again when its start, pattern or zone is no longer what they were made of."""
+        assert master.recurrence is not None
+        kept = self._series.get(master.id)
+        if (
+            kept is not None
+            and kept.start is master.start
+            and kept.series.recurrence is master.recurrence
+            and kept.time_zone == master.time_zone
+            and kept.rules is master.time_zone_rules
+        ):
+            return kept.zone, kept.local_start, kept.series
+        zone = master.zone
+        local_start = master.start.astimezone(zone).time()
+        first = datetime.combine(master.recurrence.start_date, local_start)
+        series = kept.series if kept is not None else None
+        if series is None or not series.serves(master.recurrence, first):
+            series = SeriesStarts(master.recurrence, first)
+        self._series[master.id] = _KeptSeries(
+            master.start, master.time_zone, master.time_zone_rules, zone, local_start, series
+        )
+        return zone, local_start, series
 
     def first_and_last(self, master: CalendarItem) -> tuple[Occurrence | None, Occurrence | None]:
         """The series' first and last rows (last is None for a series without end)."""

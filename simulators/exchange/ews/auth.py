@@ -39,15 +39,29 @@ _UNAUTHORIZED_PAGE = (
 def basic_credentials(environ: dict[str, Any]) -> tuple[str, str] | None:
     """(user, password) of an ``Authorization: Basic`` header, None if absent or garbled."""
     header = environ.get("HTTP_AUTHORIZATION", "")
+    known = _decoded.get(header)
+    if known is None:
+        known = _decoded[header] = _decode(header)
+        if len(_decoded) > _DECODED_LIMIT:  # a client sends one header again and again
+            _decoded.clear()
+    return known or None
+
+
+_DECODED_LIMIT = 64
+_decoded: dict[str, tuple[str, str] | tuple[()]] = {}
+
+
+def _decode(header: str) -> tuple[str, str] | tuple[()]:
+    """(user, password) of a header; () when it holds none (remembered as well)."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "basic" or not token.strip():
-        return None
+        return ()
     try:
         decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        return None
+        return ()
     user, sep, password = decoded.partition(":")
-    return (user, password) if sep else None
+    return (user, password) if sep else ()
 
 
 class BasicAuth:

@@ -7,7 +7,8 @@ DOCTYPE, SOAP 1.1 envelope and a single body element (ErrorSchemaValidation), a
 known operation (ErrorInvalidRequest), RequestServerVersion (ErrorInvalidServerVersion),
 then ExchangeImpersonation (ErrorImpersonationDenied, ErrorNonExistentMailbox,
 ErrorImpersonateUserDenied). Unknown headers are ignored, as Exchange 2007 ignores
-the TimeZoneContext header newer clients send.
+the TimeZoneContext header newer clients send. The engine's poll, when it succeeds,
+is answered by ``calendar_poll`` before any of this (the same bytes, without spyne).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from simulators.exchange.ews import calendar_poll
 from simulators.exchange.ews.auth import ACCOUNT_KEY, Impersonation, resolve_caller
 from simulators.exchange.ews.context import EwsCall, EwsOptions
 from simulators.exchange.ews.errors import EwsFault, fault_document
@@ -85,6 +87,11 @@ class EwsEndpoint:
             return _plain(
                 start_response, "413 Request Entity Too Large", "The request is too large."
             )
+        if self.options.fast_calendar_view:
+            fast = calendar_poll.answer(self.store, self.options, environ, body)
+            if fast is not None:
+                start_response(fast[0], fast[1])
+                return fast[2]
         try:
             self._prepare(environ, body)
         except SchemaViolation as violation:

@@ -10,7 +10,7 @@ and recurring masters only (why clients that skip CalendarView miss meetings).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -28,7 +28,7 @@ from simulators.exchange.ews.restrictions import (
     compile_sort,
     sort_rows,
 )
-from simulators.exchange.ews.shapes import read_shape
+from simulators.exchange.ews.shapes import Shape, read_shape
 from simulators.exchange.ews.xmlkit import (
     Element,
     Sequence_,
@@ -55,6 +55,7 @@ FIND_ITEM = Sequence_(
 )
 FOLDER_IDS = Sequence_(("t:FolderId|t:DistinguishedFolderId", 1, -1))
 CALENDAR_VIEW_LIMIT = relativedelta(years=2)
+_TWO_YEARS_AT_LEAST, _TWO_YEARS_AT_MOST = timedelta(days=730), timedelta(days=731)
 
 
 @dataclass
@@ -96,13 +97,18 @@ def read_paging(view: Element | None) -> Paging:
     return paging
 
 
-def _calendar_rows(call: EwsCall, folder: Folder, paging: Paging, filtered: bool) -> list[Any]:
+def calendar_rows(call: EwsCall, folder: Folder, paging: Paging, filtered: bool) -> list[Any]:
+    """The CalendarView rows of ``folder`` (occurrences expanded), the view checked."""
     assert paging.start is not None and paging.end is not None
     if filtered:
         raise ResponseError("ErrorInvalidRestriction")
     if paging.end < paging.start:
         raise ResponseError("ErrorCalendarEndDateIsEarlierThanStartDate")
-    if paging.end > paging.start + CALENDAR_VIEW_LIMIT:
+    span = paging.end - paging.start
+    # Two years are 730 or 731 days: only a span in between needs the calendar sum.
+    if span > _TWO_YEARS_AT_LEAST and (
+        span > _TWO_YEARS_AT_MOST or paging.end > paging.start + CALENDAR_VIEW_LIMIT
+    ):
         raise ResponseError("ErrorCalendarViewRangeTooBig")
     if folder.folder_class != "IPF.Appointment":
         raise ResponseError("ErrorCalendarFolderIsInvalidForCalendarView")
@@ -210,7 +216,7 @@ def find_item(call: EwsCall, request: Element) -> RawXml:
                 raise query_error
             folder = call.folder(parent_id)
             if paging.kind == "CalendarView":
-                calendar = _calendar_rows(
+                calendar = calendar_rows(
                     call, folder, paging, predicate is not None or bool(sort_keys)
                 )
                 rows = [(CALENDAR, v) for v in calendar]
@@ -232,12 +238,19 @@ def find_item(call: EwsCall, request: Element) -> RawXml:
             error = ResponseError.from_store(exc)
             parts.append(element_text(error_message("FindItemResponseMessage", error)))
             continue
-        root = " ".join(f'{name}="{value}"' for name, value in attributes.items())
-        parts.append(
-            '<m:FindItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError'
-            f"</m:ResponseCode><m:RootFolder {root}><t:Items>"
-        )
-        write_items(parts, page, shape, out, find=True)
-        parts.append("</t:Items></m:RootFolder></m:FindItemResponseMessage>")
+        write_success(parts, page, attributes, shape, out)
     parts.append("</m:ResponseMessages>")
     return RawXml("".join(parts))
+
+
+def write_success(
+    parts: list[str], page: list[Any], attributes: dict[str, str], shape: Shape, out: Out
+) -> None:
+    """One successful FindItemResponseMessage: the RootFolder and its items."""
+    root = " ".join(f'{name}="{value}"' for name, value in attributes.items())
+    parts.append(
+        '<m:FindItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError'
+        f"</m:ResponseCode><m:RootFolder {root}><t:Items>"
+    )
+    write_items(parts, page, shape, out, find=True)
+    parts.append("</t:Items></m:RootFolder></m:FindItemResponseMessage>")

@@ -194,18 +194,22 @@ class EwsSoap11(Soap11):
         if isinstance(ctx.out_document, EwsFault):
             ctx.out_string = [fault_document(ctx.out_document)]
             return
-        name, payload = ctx.out_document
-        text = payload.encode() if isinstance(payload, RawXml) else etree.tostring(payload)
-        ctx.out_string = [
-            _HEAD,
-            f'<m:{name} xmlns:m="{M}" xmlns:t="{T}">'.encode(),
-            text,
-            f"</m:{name}>".encode(),
-            _TAIL,
-        ]
+        ctx.out_string = response_chunks(*ctx.out_document)
 
     def fault_to_http_response_code(self, fault: Any) -> str:
         return "500 Internal Server Error"
+
+
+def response_chunks(name: str, payload: Element | RawXml) -> list[bytes]:
+    """The envelope of a successful answer: ``<m:{name}>`` holding ``payload``."""
+    text = payload.encode() if isinstance(payload, RawXml) else etree.tostring(payload)
+    return [
+        _HEAD,
+        f'<m:{name} xmlns:m="{M}" xmlns:t="{T}">'.encode(),
+        text,
+        f"</m:{name}>".encode(),
+        _TAIL,
+    ]
 
 
 def spyne_app() -> WsgiApplication:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,6 +10,7 @@ import pytest
 from simulators.exchange.recurrence import (
     Recurrence,
     RecurrenceError,
+    _wall,
     localize,
     occurrence_starts,
 )
@@ -151,3 +152,30 @@ def test_ambiguous_autumn_time_takes_summer_reading() -> None:
 def test_invalid_patterns_are_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(RecurrenceError, match=message):
         Recurrence(start_date=date(2026, 1, 1), **kwargs)  # type: ignore[arg-type]
+
+
+_CHANGES = [  # (zone, naive wall time): Berlin's gap and its doubled hour, New York's, Apia's lost day
+    ("Europe/Berlin", datetime(2026, 3, 29, 2, 30)),
+    ("Europe/Berlin", datetime(2026, 10, 25, 2, 30)),
+    ("America/New_York", datetime(2026, 11, 1, 1, 30)),
+    ("Pacific/Apia", datetime(2011, 12, 30, 12, 0)),
+    ("Australia/Lord_Howe", datetime(2026, 4, 5, 1, 45)),
+]
+
+
+@pytest.mark.parametrize(("name", "wall"), _CHANGES)
+def test_localize_reads_gaps_and_doubled_hours_as_replace_does(name: str, wall: datetime) -> None:
+    zone = ZoneInfo(name)
+    for fold in (0, 1):
+        naive = wall.replace(fold=fold)
+        assert localize(naive, zone) == naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+@pytest.mark.parametrize(("name", "wall"), _CHANGES)
+def test_wall_clock_of_an_instant_keeps_the_fold(name: str, wall: datetime) -> None:
+    zone = ZoneInfo(name)
+    for minutes in range(-120, 121, 15):
+        moment = wall.replace(tzinfo=UTC) + timedelta(minutes=minutes)
+        expected = moment.astimezone(zone).replace(tzinfo=None)
+        got = _wall(moment, zone)
+        assert (got, got.fold, got.tzinfo) == (expected, expected.fold, None)

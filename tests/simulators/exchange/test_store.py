@@ -10,7 +10,7 @@ from freezegun import freeze_time
 
 from simulators.clock import Clock
 from simulators.exchange.model import CalendarItem, Occurrence
-from simulators.exchange.recurrence import Recurrence
+from simulators.exchange.recurrence import Recurrence, occurrence_starts
 from simulators.exchange.seed import (
     Seed,
     SeedAppointment,
@@ -122,6 +122,46 @@ def test_moved_exception_is_found_at_its_new_time(store: ExchangeStore) -> None:
     calendar = store.distinguished_folder("calendar", "alice@domain.net")
     rows = store.calendar_view(calendar, berlin(2026, 3, 24, 0), berlin(2026, 3, 25, 0))
     assert [r.subject for r in rows] == ["Jour fixe (moved)"]
+
+
+@pytest.mark.parametrize(("hours", "days"), [(1.5, ()), (75, ("Friday", "Tuesday"))])
+def test_a_series_without_exceptions_shows_every_row_reaching_into_a_view(
+    store: ExchangeStore, hours: float, days: tuple[str, ...]
+) -> None:
+    # Without exceptions the search reaches one duration before the view, no further.
+    calendar = store.distinguished_folder("calendar", "alice@domain.net")
+    master = store.create_calendar_item(
+        calendar,
+        subject="Series",
+        start=berlin(2026, 3, 20, 23, 30),
+        end=berlin(2026, 3, 20, 23, 30) + timedelta(hours=hours),
+        time_zone="Europe/Berlin",
+        recurrence=Recurrence(
+            "weekly" if days else "daily", date(2026, 3, 20), days_of_week=days, count=20
+        ),
+    )
+    local_start = master.start.astimezone(BERLIN).time()
+    every = [start for _, start in occurrence_starts(master.recurrence, local_start, BERLIN)]
+    assert len(every) == 20
+    duration = timedelta(hours=hours)
+    view = timedelta(minutes=50)
+    at = datetime(2026, 3, 20, 20, tzinfo=UTC)
+    while at < datetime(2026, 4, 12, tzinfo=UTC):
+        shown = [r.start for r in store.calendar_view(calendar, at, at + view)]
+        assert shown == [s for s in every if s < at + view and s + duration > at], at
+        at += timedelta(minutes=35)
+
+
+def test_an_occurrence_keeps_its_id(store: ExchangeStore) -> None:
+    weekly_series(store)
+    calendar = store.distinguished_folder("calendar", "alice@domain.net")
+    first = store.calendar_view(calendar, berlin(2026, 3, 1), berlin(2026, 5, 1))
+    again = store.calendar_view(calendar, berlin(2026, 3, 30), berlin(2026, 4, 14))
+    assert [r.id for r in again] == [r.id for r in first[2:]]
+    assert len({r.id for r in first}) == len(first)
+    for row in first:
+        found = store.item(row.id)
+        assert isinstance(found, Occurrence) and found.start == row.start
 
 
 def test_occurrence_id_resolves_and_updates_become_exceptions(store: ExchangeStore) -> None:
@@ -271,3 +311,16 @@ def test_mail_delivery_lands_in_inbox(store: ExchangeStore) -> None:
     inbox = store.distinguished_folder("inbox", "bob@domain.net")
     assert store.items_in(inbox) == [message]
     assert store.owner_of(message) == "bob@domain.net"
+
+
+def test_a_series_moved_or_rezoned_expands_anew(store: ExchangeStore) -> None:
+    master = weekly_series(store)
+    calendar = store.distinguished_folder("calendar", "alice@domain.net")
+    week = (berlin(2026, 3, 30), berlin(2026, 3, 31))
+    assert [r.start for r in store.calendar_view(calendar, *week)] == [berlin(2026, 3, 30, 9)]
+    store.update_item(master.id, start=berlin(2026, 3, 16, 11), end=berlin(2026, 3, 16, 12))
+    assert [r.start for r in store.calendar_view(calendar, *week)] == [berlin(2026, 3, 30, 11)]
+    store.update_item(master.id, time_zone="UTC")  # 11:00 Berlin kept as 10:00 UTC
+    assert [r.start for r in store.calendar_view(calendar, *week)] == [
+        datetime(2026, 3, 30, 10, tzinfo=UTC)
+    ]
