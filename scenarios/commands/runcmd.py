@@ -13,6 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from integration.quiet import quieter
 from scenarios.format.loader import load_paths
 from scenarios.outputs.progress import Progress, summary
 from scenarios.outputs.write import write_outputs
@@ -59,9 +60,6 @@ def run_command(options: RunOptions) -> int:
             print(f"harness run: -k {options.keyword!r} selects none of the runs", file=sys.stderr)
             return EXIT_INVALID
     workers = min(options.jobs or default_workers(), len(jobs)) or 1
-    # The timeline says what matters: the engine's error lines under a scenario's
-    # faults are expected and would interleave with the progress lines.
-    logging.getLogger().setLevel(logging.CRITICAL)
     progress = Progress(
         len(jobs),
         sys.stdout,
@@ -71,15 +69,19 @@ def run_command(options: RunOptions) -> int:
         explain=options.explain,
     )
     try:
-        results = run_batch(
-            jobs,
-            workers=workers,
-            stop_at_failure=options.exit_first,
-            on_result=progress.result,
-            on_alive=progress.alive,
-            # Without a report asked for, nothing reads the recording: it stays behind.
-            run=run_job if any(options.outputs.values()) else run_job_without_recording,
-        )
+        # The timeline says what matters: the engine's error lines under a scenario's
+        # faults are expected and would interleave with the progress lines. Restored
+        # afterwards: the command may run inside a longer-lived process (a test).
+        with quieter("", level=logging.CRITICAL):
+            results = run_batch(
+                jobs,
+                workers=workers,
+                stop_at_failure=options.exit_first,
+                on_result=progress.result,
+                on_alive=progress.alive,
+                # Without a report asked for, nothing reads the recording: it stays behind.
+                run=run_job if any(options.outputs.values()) else run_job_without_recording,
+            )
     except KeyboardInterrupt:  # the workers are ended; not every expectation was checked
         progress.clear_status()
         print(f"harness run: interrupted after {progress.seconds():.1f} s", file=sys.stderr)

@@ -178,3 +178,18 @@ def test_ctrl_c_ends_the_workers_and_exits_2(tmp_path: Path) -> None:
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(Path(f"/proc/{pid}/status").exists() for pid in workers)
+
+
+def test_run_in_process_gives_the_log_levels_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    from scenarios.commands.cli import main
+
+    root = logging.getLogger()
+    before = root.level
+    assert main(["run", "-j", "1", "-q", str(write(tmp_path, "ok"))]) == 0
+    assert "2 passed" in capsys.readouterr().out  # ews and webdav
+    # Quiet while it ran (the engine's error lines under faults), not afterwards.
+    assert root.level == before
