@@ -1,7 +1,8 @@
 """The benchmark organisation: N mailboxes with a realistic calendar each.
 
-Every mailbox holds 10 single appointments a week (this week, the one before and the
-one after) and 2 weekly series of its own (different days, times and start dates, some
+Every mailbox holds 10 single appointments a week (three rolling weeks: the five
+days around today, and the five before and after, so that the engine's look-ahead
+holds some whatever day or hour the benchmark runs) and 2 weekly series of its own (different days, times and start dates, some
 started years ago), so that no two mailboxes share a series and expansion caches
 cannot cheat. Subjects carry no presence keyword: polls read, they do not set
 presence, except for the real-time run's probes (``probe_appointments``). Mailbox
@@ -47,16 +48,14 @@ def partition(size: int, part: int, parts: int) -> list[BenchUser]:
     return [u for u in users if shard_of(shard_key(u.email, u.extension), parts) == part]
 
 
-def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
 def appointments(who: BenchUser, today: date) -> list[SeedAppointment]:
     """10 singles a week over three weeks and two weekly series of the user's own."""
     i = who.index
     found: list[SeedAppointment] = []
     for week in (-1, 0, 1):
-        monday = _monday(today) + timedelta(weeks=week)
+        # Not the calendar week: on a Friday evening or a weekend its singles would all
+        # be behind, and every poll would read an empty window.
+        monday = today - timedelta(days=2) + timedelta(weeks=week)
         for n in range(10):
             day = monday + timedelta(days=n // 2)
             hour = 8 + (n % 2) * 5 + (i % 3)

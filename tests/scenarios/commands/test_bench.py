@@ -51,3 +51,17 @@ def test_every_mailbox_has_its_own_series() -> None:
         if a.recurrence is not None
     ]
     assert len(series) == 100 and len(set(series)) == 100
+
+
+def test_every_day_of_the_week_has_singles_ahead() -> None:
+    from datetime import UTC, date, datetime, time, timedelta
+
+    # A Friday evening and a Sunday too: the look-ahead (24 h) is never empty.
+    for day in (date(2026, 12, 4), date(2026, 12, 6), date(2026, 12, 7)):
+        now = datetime.combine(day, time(20, 0), UTC)
+        ahead = [
+            a
+            for a in population.appointments(population.user(7), day)
+            if a.recurrence is None and now <= a.start < now + timedelta(hours=24)
+        ]
+        assert ahead, day
