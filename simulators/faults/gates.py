@@ -38,9 +38,16 @@ class RefusalGates:
         self.every = every
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The looking thread and a caller (a fixture clearing its faults) must not
+        # interleave: one deciding from a stale look would shut a port just reopened.
+        self._syncing = threading.Lock()
 
     def sync(self) -> None:
         """Shut or open every port as the faults in force say now."""
+        with self._syncing:
+            self._sync()
+
+    def _sync(self) -> None:
         for port in self.ports:
             wanted = any(self.injector.refusing(s) is not None for s in port.services)
             if wanted == port.down:
@@ -66,10 +73,11 @@ class RefusalGates:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        for port in self.ports:
-            if port.down:
-                port.come_back()
-                port.down = False
+        with self._syncing:
+            for port in self.ports:
+                if port.down:
+                    port.come_back()
+                    port.down = False
 
 
 __all__ = ["Port", "RefusalGates"]
