@@ -60,7 +60,8 @@ def render(results: Sequence[ScenarioResult], *, title: str = "harness run") -> 
         _index(ordered),
         "</header><main>",
     ]
-    parts.extend(_run(position, result) for position, result in ordered)
+    alone = len(ordered) == 1  # a report of one run shows it, passed or not
+    parts.extend(_run(position, result, alone) for position, result in ordered)
     parts.append("</main>")
     parts.append(f"<script>{_asset('report.js')}</script></body></html>")
     return "\n".join(parts)
@@ -131,7 +132,7 @@ class _Times:
         return instant.astimezone(self.zone).strftime(self.fmt)
 
 
-def _run(position: int, result: ScenarioResult) -> str:
+def _run(position: int, result: ScenarioResult, alone: bool = False) -> str:
     v = verdict(result)
     scenario = result.scenario
     local = _Times(result)
@@ -154,7 +155,7 @@ def _run(position: int, result: ScenarioResult) -> str:
         body.append(_requests(recording, users, local))
     else:
         body.append('<p class="muted">no recording of this run</p>')
-    opened = " open" if v != "pass" else ""
+    opened = " open" if v != "pass" or alone else ""
     return (
         f'<details class="run {v}" id="run-{position}" data-verdict="{v}"{opened}>'
         f'<summary>{head}</summary><div class="body">' + "".join(body) + "</div></details>"

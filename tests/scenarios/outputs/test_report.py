@@ -114,3 +114,9 @@ def test_all_passed() -> None:
     root = html.fromstring(render([]))
     assert root.findtext(".//title") == "harness run: all passed"
     assert root.xpath("//input[@id='failing-only']") == []
+
+
+def test_a_report_of_one_passing_run_shows_it_open(results: list[ScenarioResult]) -> None:
+    passing = [r for r in results if verdict(r) == "pass"]
+    (run,) = page(passing).xpath("//details[contains(@class, 'run')]")
+    assert run.get("data-verdict") == "pass" and run.get("open") is not None
