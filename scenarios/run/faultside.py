@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from scenarios.format.model import Fault, Scenario
+from simulators.faults.injector import Fault as InjectedFault
 from simulators.faults.injector import FaultInjector
 from simulators.faults.triggers import Trigger
 
@@ -38,6 +39,7 @@ class FaultSide:
         self.outages = outages
         self.note = note
         self._noted = 0
+        self.faults: list[InjectedFault] = []  # the injector's faults this run put in force
 
     def apply(self, step: Fault) -> None:
         """Put ``step``'s fault in force from its instant."""
@@ -63,6 +65,7 @@ class FaultSide:
             retry_after=step.retry_after,
             back_off=step.back_off,
         )
+        self.faults.append(fault)
         picked = fault.trigger.describe()
         self.note(
             step.at,
@@ -70,6 +73,22 @@ class FaultSide:
             + (f" ({picked})" if picked else "")
             + f": {fault.row.answer}",
         )
+
+    def windows(self, end: datetime) -> list[tuple[str, str, datetime, datetime]]:
+        """(service, label, from, until) of each injected fault, for the timeline. A
+        ``first N`` fault that has acted N times ends at its last hit: it acts no more."""
+        found = []
+        for fault in self.faults:
+            until = min(fault.end, end)
+            if fault.trigger.first is not None and fault.acted >= fault.trigger.first:
+                hits = [h.at for h in self.injector.applied if h.fault == fault.name]
+                hits = [at for at in hits if fault.start <= at < fault.end]
+                if len(hits) >= fault.trigger.first:
+                    until = min(until, hits[fault.trigger.first - 1] + SECOND)
+            picked = fault.trigger.describe()
+            label = fault.row.kind + (f" ({picked})" if picked else "")
+            found.append((fault.service, label, fault.start, until))
+        return found
 
     def notes(self) -> None:
         """One timeline line per request a fault acted on since the last call."""

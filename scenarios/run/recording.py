@@ -157,6 +157,8 @@ class RunFacts:
     outages: Sequence[tuple[str, datetime, datetime]]
     requests: Sequence[RequestEntry]
     clock: Clock  # how sentences write times
+    # (service, label, from, until) of the faults the injector held (not refusals)
+    injected: Sequence[tuple[str, str, datetime, datetime]] = ()
 
 
 def record(facts: RunFacts) -> Recording:
@@ -225,7 +227,7 @@ def record(facts: RunFacts) -> Recording:
         end,
         str(scenario.timezone),
         tuple(lanes),
-        fault_spans(scenario, facts.variant, facts.outages),
+        fault_spans(scenario, facts.variant, facts.outages, facts.injected),
         title=f"{scenario.path} ({scenario.name})" if scenario.name else str(scenario.path),
         notes=_notes(facts.pbx_clock, scenario),
     )
@@ -270,7 +272,10 @@ def _notes(pbx_clock: PbxClock, scenario: Scenario) -> tuple[str, ...]:
 
 
 def fault_spans(
-    scenario: Scenario, variant: str, outages: Iterable[tuple[str, datetime, datetime]]
+    scenario: Scenario,
+    variant: str,
+    outages: Iterable[tuple[str, datetime, datetime]],
+    injected: Iterable[tuple[str, str, datetime, datetime]] = (),
 ) -> tuple[FaultSpan, ...]:
     """The run's outages, named by the ``fault`` step that made each (else a restart);
     services down over the same window in the same way are one span.
@@ -284,6 +289,10 @@ def fault_spans(
             continue
         key = (start, min(end, scenario.end), kinds.get((service, start), "restart"))
         windows.setdefault(key, []).append(service)
+    for service, label, start, end in injected:
+        if service in ENGINE_PROTOCOLS and service != variant:
+            continue
+        windows.setdefault((start, min(end, scenario.end), label), []).append(service)
     return tuple(
         FaultSpan(", ".join(dict.fromkeys(services)), kind, start, end)
         for (start, end, kind), services in windows.items()

@@ -575,6 +575,7 @@ def record_run(run: _Run, recorder: StoreRecorder) -> Recording:
             failures=result.failures,
             outages=run.outages,
             requests=run.env.site.journal.entries(),
+            injected=run.faults.windows(run.scenario.end),
             clock=run.clock,
         )
     )

@@ -175,6 +175,28 @@ def test_fault_windows_of_the_run_variant_merged_by_window(environment: Environm
     assert span.service == "webdav"
 
 
+def test_an_injected_fault_is_drawn_until_it_is_spent(environment: Environment) -> None:
+    text = CASE.replace("{extra}", "") + (
+        '  - at: "12:01:00"\n'
+        '    fault: {service: ews, kind: ErrorServerBusy, user: "101", first: 1}\n'
+        '  - at: "12:01:00"\n'
+        "    fault: {service: webdav, kind: http_500, duration: 2m}\n"
+    )
+    result = run_scenario(parse_scenario(text, "case.yaml"), "ews", environment)
+    assert result.recording is not None
+    spans = result.recording.timeline.faults
+    # The ews fault acted once (Ben's read at 12:01:00), then no more; the webdav one
+    # is not this run's protocol.
+    assert [(f.service, f.kind, f.start, f.end) for f in spans] == [
+        (
+            "ews",
+            "ErrorServerBusy (first 1, for user2@domain.net)",
+            berlin("12:01:00"),
+            berlin("12:01:01"),
+        )
+    ]
+
+
 def test_a_result_with_its_recording_pickles(environment: Environment) -> None:
     result = run(environment)
     copy = pickle.loads(pickle.dumps(result))
