@@ -21,6 +21,7 @@ from html import escape
 from importlib import resources
 
 from scenarios.outputs.svg import render as render_svg
+from scenarios.outputs.timeline import presence_change
 from scenarios.run.recording import DecisionRow, Recording, RequestRow
 from scenarios.run.runner import Failure, ScenarioResult
 
@@ -245,12 +246,7 @@ def _decisions(
 def _presence(result: ScenarioResult, users: Sequence[str], local: _Times) -> str:
     events: list[tuple[datetime, int, int, str]] = []
     for index, entry in enumerate(result.journal):
-        if entry.cause == "extension":
-            change = f"return time moved to {local(entry.return_time)}"
-        else:
-            change = f"{entry.old_status} -> {entry.new_status}"
-            if entry.return_time is not None:
-                change += f" until {local(entry.return_time)}"
+        change = presence_change(entry, local)
         by = entry.set_by + (f": {entry.reason}" if entry.reason else "")
         events.append(
             (

@@ -11,12 +11,25 @@ support staff wrote them.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 
 from integration.scheduler import PollEvent
 from scenarios.explain.around import trace
 from scenarios.explain.sentences import Clock, duration
 from scenarios.run.runner import ScenarioResult, pbx_clock_for
+from simulators.pbx import JournalEntry
+
+
+def presence_change(entry: JournalEntry, local: Callable[[datetime], str]) -> str:
+    """What a PBX journal entry changed, in words: ``office -> lunch until 13:00``, or
+    ``return time moved to 13:15`` for the R7 15-minute extension."""
+    if entry.cause == "extension":
+        return f"return time moved to {local(entry.return_time)}"  # type: ignore[arg-type]
+    change = f"{entry.old_status} -> {entry.new_status}"
+    if entry.return_time is not None:
+        change += f" until {local(entry.return_time)}"
+    return change
 
 
 def render(result: ScenarioResult, *, verbose: bool = False, explain: str | None = None) -> str:
@@ -44,12 +57,7 @@ def render(result: ScenarioResult, *, verbose: bool = False, explain: str | None
     # presence changes made after it (a call runs before the poll of its instant).
     events: list[tuple[datetime, int, int, str]] = []
     for index, entry in enumerate(result.journal):
-        if entry.cause == "extension":
-            change = f"return time moved to {local(entry.return_time)}"
-        else:
-            change = f"{entry.old_status} -> {entry.new_status}"
-            if entry.return_time is not None:
-                change += f" until {local(entry.return_time)}"
+        change = presence_change(entry, local)
         reason = f": {entry.reason}" if entry.reason else ""
         text = f"  {local(entry.at)}  {entry.user:>6}  {change}  [{entry.set_by}{reason}]"
         events.append((entry.at, index, 0, text))

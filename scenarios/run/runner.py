@@ -363,23 +363,18 @@ class _Run:
         svc = self.scenario.seed.service_account
         base = f"{'https' if self.env.site.tls else 'http'}://{self.env.site.host}:{port}"
         ca = self.env.ca_file
-        timeout = self.scenario.engine.read_timeout.total_seconds()
-        if self.variant == "webdav":
-            return WebDavCalendarSource(
-                base + "/exchange/",
-                svc.user,
-                svc.password,
-                ca_file=ca,
-                concurrency=20,
-                timeout=timeout,
-            )
-        return EwsCalendarSource(
-            base + "/EWS/Exchange.asmx",
+        kind, path = (
+            (WebDavCalendarSource, "/exchange/")
+            if self.variant == "webdav"
+            else (EwsCalendarSource, "/EWS/Exchange.asmx")
+        )
+        return kind(
+            base + path,
             svc.user,
             svc.password,
             ca_file=ca,
             concurrency=20,
-            timeout=timeout,
+            timeout=self.scenario.engine.read_timeout.total_seconds(),
         )
 
     def down(self, service: str, at: datetime) -> bool:
