@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scenarios.commands.servestate import move_aside, write_private
+from scenarios.commands.servestate import SaveTrouble, move_aside, write_private
 from simulators.pbx import Pbx
 from simulators.pbx.model import (
     JournalEntry,
@@ -273,19 +273,14 @@ class PbxKeeper:
         return True
 
     def _run(self) -> None:
-        failing = False
+        trouble = SaveTrouble(log, self.path, "the PBX state", "the PBX state is saved again")
         while not self._stopping.wait(self._interval):
             try:
                 self.save_if_changed()
             except Exception as exc:  # a full disk: say so once, try again each round
-                if not failing:
-                    reason = getattr(exc, "strerror", None) or exc
-                    log.warning("%s: cannot save the PBX state: %s", self.path, reason)
-                failing = True
+                trouble.failed(exc)
             else:
-                if failing:
-                    log.info("%s: the PBX state is saved again", self.path)
-                failing = False
+                trouble.saved()
 
 
 __all__ = ["BadState", "PbxKeeper", "decode", "encode", "restore"]

@@ -17,6 +17,7 @@ the Exchange store (``scenarios.commands.storestate``).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -74,6 +75,26 @@ def private_to_me(path: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+class SaveTrouble:
+    """A keeper's saves failing (a full disk): said once when they start failing and
+    once when a save works again, not at every round."""
+
+    def __init__(self, log: logging.Logger, path: Path, what: str, again: str) -> None:
+        self.log, self.path, self.what, self.again = log, path, what, again
+        self.failing = False
+
+    def failed(self, exc: BaseException) -> None:
+        if not self.failing:
+            reason = getattr(exc, "strerror", None) or exc
+            self.log.warning("%s: cannot save %s: %s", self.path, self.what, reason)
+        self.failing = True
+
+    def saved(self) -> None:
+        if self.failing:
+            self.log.info("%s: %s", self.path, self.again)
+        self.failing = False
 
 
 class ServeState:

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from scenarios.commands.servestate import move_aside, private_to_me, write_private
+from scenarios.commands.servestate import SaveTrouble, move_aside, private_to_me, write_private
 from simulators.exchange.history import ChangeHistory, change_of
 from simulators.exchange.store import ExchangeStore
 from simulators.exchange.store_snapshot import SnapshotError, snapshot
@@ -156,7 +156,8 @@ class StoreKeeper:
         write_private(self.path, _header(self._seed) + snapshot(self._store))
 
     def _run(self) -> None:
-        pause, failing = self._interval, False
+        pause = self._interval
+        trouble = SaveTrouble(log, self.path, "the mailboxes", "the mailboxes are saved again")
         while not self._stopping.wait(pause):
             if not self._changed.is_set():
                 continue
@@ -165,15 +166,10 @@ class StoreKeeper:
             try:
                 self.save()
             except Exception as exc:  # a full disk: say so once, try again each round
-                if not failing:
-                    reason = getattr(exc, "strerror", None) or exc
-                    log.warning("%s: cannot save the mailboxes: %s", self.path, reason)
-                failing = True
+                trouble.failed(exc)
                 self._changed.set()
             else:
-                if failing:
-                    log.info("%s: the mailboxes are saved again", self.path)
-                failing = False
+                trouble.saved()
             # A snapshot holds the store's lock: a large store (1,000 mailboxes take most
             # of a second) is saved less often, so clients wait at most a tenth of the time.
             pause = max(self._interval, BUSY_SHARE * (time.monotonic() - began))
