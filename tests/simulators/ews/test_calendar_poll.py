@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from integration.sources.ews import FindItemTemplate
+from integration.sources.ews import FIELD_URIS, FindItemTemplate
 from simulators.exchange.ews import calendar_poll
 from simulators.exchange.ews.auth import ACCOUNT_KEY
 from simulators.exchange.ews.context import EwsOptions
@@ -41,19 +41,7 @@ DOMAIN = "poll.example"
 SERVICE = (f"svc@{DOMAIN}", "secret")
 ALICE, BOB, CAROL = f"alice@{DOMAIN}", f"bob@{DOMAIN}", f"carol@{DOMAIN}"
 BOB_LOGIN = (BOB, "bobpw")
-ENGINE_FIELDS = (
-    "item:Subject",
-    "calendar:Start",
-    "calendar:End",
-    "calendar:IsAllDayEvent",
-    "calendar:CalendarItemType",
-    "item:DateTimeCreated",
-    "item:LastModifiedTime",
-    "calendar:LegacyFreeBusyStatus",
-    "calendar:IsMeeting",
-    "calendar:IsCancelled",
-    "calendar:MyResponseType",
-)
+ENGINE_FIELDS = FIELD_URIS  # the properties the engine asks for, as it asks
 
 
 def _seed() -> Seed:
