@@ -14,22 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from scenarios.commands.serve import start_serving
-from scenarios.commands.served import Loaded, Served
-from scenarios.format.loader import parse_scenario
-from tests.scenarios.commands.test_control import SEED, check, send_mail
+from scenarios.commands.served import Served
+from tests.scenarios.commands.test_control import check, running, send_mail
+
+__all__ = ["running"]  # the served harness of test_control's seed, one per module
 
 DEADLINE = 15.0
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[tuple[Served, dict[str, str]]]:
-    loaded = Loaded.from_scenario(parse_scenario(SEED, "seed.yaml"), "seed.yaml")
-    served, ready, stop = start_serving(loaded)
-    try:
-        yield served, ready
-    finally:
-        stop()
 
 
 @pytest.fixture
