@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 import logging
 import stat
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from scenarios.commands.pbxstate import PbxKeeper, restore
 from simulators.clock import ControlledClock
 from simulators.pbx import Pbx, Status, User
+from tests.waiting import wait_for as wait_until
 
 START = datetime(2026, 3, 2, 11, 55, tzinfo=UTC)
 LUNCH_ENDS = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
@@ -40,14 +39,7 @@ def kept(pbx: Pbx, path: Path) -> None:
     assert keeper.save_if_changed()
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"gave up after {timeout} s")
+wait_for = partial(wait_until, timeout=15.0)
 
 
 def test_presence_and_journal_come_back_as_they_were(tmp_path: Path) -> None:

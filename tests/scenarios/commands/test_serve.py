@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.waiting import wait_for
+
 SEED = """\
 name: Served organisation
 timezone: UTC
@@ -34,16 +36,6 @@ public_folders:
       - name: Archive
         contacts: [{{display_name: Carl Archived, business_phone: "+49 30 1"}}]
 """
-
-
-def wait_for(check: object, timeout: float = 30.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()  # type: ignore[operator]
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"gave up after {timeout} s")
 
 
 @pytest.fixture

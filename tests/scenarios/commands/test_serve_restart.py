@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from lxml import etree
 
 from tests.ports import unused_ports
 from tests.simulators.ews.soap import NS, codes, envelope, shape
+from tests.waiting import wait_for
 
 INTERVAL = 3  # seconds between the engine's polls of one user
 
@@ -39,16 +40,6 @@ users:
 appointments:
   - {{mailbox: user1@domain.net, subject: Lunch, start: "{lunch_start}", end: "{lunch_end}"}}
 """
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"gave up after {timeout} s")
 
 
 class Serving:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from scenarios.commands.storestate import StoreKeeper, restore, seed_identity
 from scenarios.format.loader import load_scenario, parse_scenario
 from simulators.exchange.seed import apply_seed
 from simulators.exchange.store import ExchangeStore
+from tests.waiting import wait_for as wait_until
 
 ANNA = "user1@domain.net"
 SEED = """\
@@ -34,14 +35,7 @@ appointments:
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"gave up after {timeout} s")
+wait_for = partial(wait_until, timeout=15.0)
 
 
 def subjects(store: ExchangeStore) -> list[str]:
