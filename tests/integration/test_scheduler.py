@@ -4,6 +4,7 @@ over real sockets (EWS site, the PBX's HTTP API)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from integration.pbx import HttpPbxGateway, PbxError, PbxPresence, PbxUser
-from integration.scheduler import Engine, PollEvent, PollSettings, poll_offsets
+from integration.scheduler import Engine, PollEvent, PollSettings, poll_batches, poll_offsets
 from integration.sources.ews import EwsCalendarSource
 from simulators.exchange.seed import Seed, SeedAppointment, SeedMailbox, apply_seed
 from simulators.exchange.store import ExchangeStore
@@ -326,3 +327,26 @@ def test_a_short_back_off_defers_the_polls_it_holds_instead_of_skipping_them(
     # Read once the hold was over (2 s, plus at most 10 % jitter), not skipped.
     assert held.outcome == "ok"
     assert timedelta(seconds=2) <= held.at - failed.at < timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    ("offsets", "expected"),
+    [
+        ([], []),
+        ([0.0, 10.0, 20.0], [(0.0, 1), (10.0, 1), (20.0, 1)]),  # far apart: each on its own
+        ([0.0, 0.1, 0.2, 0.3, 0.4], [(0.0, 3), (0.3, 2)]),
+        ([0.0, 0.25, 0.5], [(0.0, 1), (0.25, 1), (0.5, 1)]),  # a full tick apart: not batched
+    ],
+)
+def test_poll_batches_start_users_due_within_a_tick_together(
+    offsets: list[float], expected: list[tuple[float, int]]
+) -> None:
+    assert poll_batches(offsets, 0.25) == expected
+
+
+def test_ten_thousand_users_wake_the_loop_four_times_a_second() -> None:
+    batches = poll_batches(poll_offsets(10_000, 30.0))
+    assert sum(count for _, count in batches) == 10_000
+    assert len(batches) == 120  # 30 s / 0.25 s
+    assert all(0.25 <= b - a < 0.26 for (a, _), (b, _) in itertools.pairwise(batches))
+    assert batches[-1][0] < 30.0
