@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from functools import partial
 from typing import Any
 
 import httpx
+
+from integration.tls import TlsSession
 
 _NO_BODY = frozenset({204, 304})
 _MAX_HEAD = 64 * 1024
@@ -39,10 +42,13 @@ class _Stale(Exception):
 
 
 class _Connection(asyncio.Protocol):
-    """One HTTP/1.1 connection: writes a request, parses the answer to it."""
+    """One HTTP/1.1 connection: writes a request, parses the answer to it; over
+    ``tls`` (a ``TlsSession``) when given, once ``ready`` says its handshake is done."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: TlsSession | None = None) -> None:
         self.transport: asyncio.Transport | None = None
+        self.tls = tls
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed = False
         self.buffer = bytearray()
         self.waiter: asyncio.Future[None] | None = None
@@ -52,10 +58,39 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        if self.tls is None:
+            self.ready.set_result(None)
+        else:
+            transport.write(self.tls.handshake())
 
     def data_received(self, data: bytes) -> None:
+        tls = self.tls
+        if tls is not None:
+            assert self.transport is not None
+            try:
+                if not tls.established:
+                    self.transport.write(tls.handshake(data))
+                    if tls.established and not self.ready.done():
+                        self.ready.set_result(None)
+                    return
+                data, reply = tls.decrypt(data)
+            except ssl.SSLError as exc:
+                if not self.ready.done():
+                    self.ready.set_exception(exc)
+                self.closed = True  # a broken session: the answer cannot be trusted
+                self.transport.close()
+                self._wake()
+                return
+            if reply:
+                self.transport.write(reply)
+            if tls.peer_closed:
+                self.closed = True
         self.buffer += data
         self._wake()
+
+    def write(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(data if self.tls is None else self.tls.encrypt(data))
 
     def eof_received(self) -> bool | None:
         self.closed = True
@@ -64,6 +99,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if not self.ready.done():
+            self.ready.set_exception(exc or ConnectionResetError("closed during the TLS handshake"))
         self._wake()
 
     def _wake(self) -> None:
@@ -73,6 +110,8 @@ class _Connection(asyncio.Protocol):
     def close(self) -> None:
         self.closed = True
         if self.transport is not None:
+            if self.tls is not None and self.tls.established and not self.transport.is_closing():
+                self.transport.write(self.tls.close_notify())
             self.transport.close()
 
     @property
@@ -107,7 +146,7 @@ class _Connection(asyncio.Protocol):
         reused = self.requests > 0
         self.requests += 1
         self.buffer.clear()
-        self.transport.write(data)
+        self.write(data)
         while True:  # 1xx answers come before the real one
             end = self.buffer.find(b"\r\n\r\n")
             while end < 0:
@@ -397,13 +436,19 @@ class PoolTransport(httpx.AsyncBaseTransport):
     async def _open(self, origin: _Origin, timeout: float | None) -> _Connection:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
-        options: dict[str, Any] = {}
-        if scheme == "https":
-            options = {"ssl": self._ssl_context(), "server_hostname": host}
+        tls = TlsSession(self._ssl_context(), host) if scheme == "https" else None
+
+        async def connect() -> _Connection:
+            _, connection = await loop.create_connection(partial(_Connection, tls), host, port)
+            try:
+                await connection.ready
+            except BaseException:
+                connection.close()
+                raise
+            return connection
+
         try:
-            _, connection = await asyncio.wait_for(
-                loop.create_connection(_Connection, host, port, **options), timeout
-            )
+            connection = await asyncio.wait_for(connect(), timeout)
         except TimeoutError:
             raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
         except ssl.SSLError as exc:
