@@ -54,7 +54,7 @@ def _answer(site: RunningSite, request: Request) -> tuple[str, list[Any], bytes]
         "wsgi.url_scheme": "https",
         "wsgi.input": io.BytesIO(body),
         "CONTENT_LENGTH": str(len(body)),
-        "CONTENT_TYPE": headers.pop("Content-Type"),
+        "CONTENT_TYPE": headers.pop("Content-Type", ""),
         **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()},
     }
     status: list[Any] = []

@@ -65,3 +65,22 @@ def test_every_day_of_the_week_has_singles_ahead() -> None:
             if a.recurrence is None and now <= a.start < now + timedelta(hours=24)
         ]
         assert ahead, day
+
+
+def test_webdav_floor_answers_every_poll(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The floor serves fixed answers to each request the WebDAV source makes, its
+    # authentication probe (a GET) included: a floor whose polls fail measures nothing.
+    out = tmp_path / "bench.json"
+    code = main(
+        ["bench", "--variant", "webdav", "--floor", "--sizes", "20", "--cycles", "1"]
+        + ["--concurrency", "4", "--json", str(out)]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    floor = json.loads(out.read_text())["floor"]["webdav"]
+    for side in ("floor", "simulator"):
+        cycle = floor[side]["cycles"][0]
+        assert cycle["polls"] == 20 and cycle["failed_polls"] == 0, (side, cycle)
+    assert floor["ratio_cpu"] > 0 and "simulator / floor" in printed
