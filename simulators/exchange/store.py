@@ -11,7 +11,7 @@ Errors are ``StoreError`` with the Exchange response code a front end reports.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import itertools
 import threading
@@ -111,16 +111,20 @@ def _opaque_id(kind: str, key: str) -> str:
     base64url characters for an item id."""
     seed = f"{kind}:{key}".encode()
     digest = hashlib.sha256(seed).digest()
-    guid = str(uuid.UUID(bytes=digest[:16]))
+    # str(uuid.UUID(bytes=digest[:16])), spelled out: seeding makes one per item.
+    h = digest[:16].hex()
+    guid = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
     entry = (digest + hashlib.sha256(digest).digest() + hashlib.sha1(seed).digest())[:69]
-    raw = (
-        b"\x00\x03\x24\x00"
-        + guid.encode()
-        + b"\x01\x46\x00"
-        + entry
-        + kind.encode()[:2].ljust(2, b"_")
+    raw = b"".join(
+        (
+            b"\x00\x03\x24\x00",
+            guid.encode(),
+            b"\x01\x46\x00",
+            entry,
+            kind.encode()[:2].ljust(2, b"_"),
+        )
     )
-    return base64.b64encode(raw).decode()
+    return binascii.b2a_base64(raw, newline=False).decode()
 
 
 class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
