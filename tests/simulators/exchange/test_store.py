@@ -324,3 +324,18 @@ def test_a_series_moved_or_rezoned_expands_anew(store: ExchangeStore) -> None:
     assert [r.start for r in store.calendar_view(calendar, *week)] == [
         datetime(2026, 3, 30, 10, tzinfo=UTC)
     ]
+
+
+def test_stable_item_ids_are_the_same_in_every_version() -> None:
+    # Seed data keeps its ids from one start of harness serve to the next, and from one
+    # release to the next: a client that cached them sees the same items.
+    from simulators.exchange.store import _opaque_id
+
+    assert ExchangeStore.stable_item_id("x") == _opaque_id("i", "stable:x")
+    assert _opaque_id("i", "stable:x") == (
+        "AAMkADYxYzkyMzdlLTFjNTctOWFlNi0wNmRjLTRlZDFlNTM1MTYxMAFGAGHJI34cV5rmBtxO0eU1FhCwxh91T3ueAbGcUvd8CB7PZvQsXq/sjElguZMcaU1aAINCadFYXep6E5fM5ljilTUIayWB5Wlf"
+    )
+    assert _opaque_id("f", "abc") == (
+        "AAMkADQyZjI0MjJhLTVkYzUtMjllNS0zMDI3LTgxY2Q4YzY1MTIwMwFGAELyQipdxSnlMCeBzYxlEgN8cHTlIprPcdf0gVY2VBLlpquOd7vKrJO++wzeK+Y4AKzE6dnaPuFeV0Ej1cO3KGZfqLhWMWZf"
+    )
+    assert len(_opaque_id("i", "any")) == 152
