@@ -74,7 +74,7 @@ class _NoMatch(Exception):
     """The row's value cannot be read as the literal's type."""
 
 
-def _scalar(value: Any) -> Any:
+def comparable(value: Any) -> Any:
     """A row value in comparable form: aware datetimes, dates as UTC midnight."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -90,8 +90,8 @@ def _values(raw: Any) -> list[Any]:
     if raw is None:
         return []
     if isinstance(raw, list | tuple | set | frozenset):
-        return [_scalar(v) for v in raw if v is not None]
-    return [_scalar(raw)]
+        return [comparable(v) for v in raw if v is not None]
+    return [comparable(raw)]
 
 
 def _kind(value: Any) -> str:
