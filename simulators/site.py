@@ -40,6 +40,7 @@ _NOT_FOUND = (
     b"<html><head><title>The resource cannot be found.</title></head><body>"
     b"<h2>HTTP Error 404 - File or directory not found.</h2></body></html>"
 )
+_ROUTES_KEPT = 1024
 
 
 @dataclass
@@ -65,6 +66,9 @@ class SiteDispatcher:
         self.internal: list[Mount] = []  # the harness's own pages: see mount_internal
         # Requests no service claims are journaled too (service "site").
         self._unclaimed = Journaled(self._not_found, journal, "site")
+        # The mount each lower-case path went to (None: no mount), until the mounts
+        # change; bounded, since WebDAV paths are many. Every request routes.
+        self._routes: dict[str, tuple[Mount | None]] = {}
 
     def mount(self, prefix: str, app: WsgiApp, service: str, exact: bool = False) -> None:
         """Serve ``prefix`` with ``app``, journaled and fault-injectable as ``service``;
@@ -74,12 +78,14 @@ class SiteDispatcher:
         self.mounts = [m for m in self.mounts if (m.prefix, m.exact) != key]
         self.mounts.append(Mount(prefix.lower(), wrapped, service, exact))
         self.mounts.sort(key=lambda m: len(m.prefix), reverse=True)
+        self._routes = {}
 
     def mount_internal(self, prefix: str, app: WsgiApp) -> None:
         """Serve ``prefix`` with ``app`` as it is: not journaled, never faulted (the
         harness's live view, which real clients never ask for)."""
         self.internal = [m for m in self.internal if m.prefix != prefix.lower()]
         self.internal.append(Mount(prefix.lower(), app, "harness"))
+        self._routes = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         def iis(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -91,13 +97,20 @@ class SiteDispatcher:
     def _route(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "") or "/"
         lowered = path.lower()
-        for mount in (*self.internal, *self.mounts):
-            if mount.matches(lowered):
-                base = len(mount.prefix.rstrip("/")) if not mount.exact else len(path)
-                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + path[:base]
-                environ["PATH_INFO"] = path[base:]
-                return mount.app(environ, start_response)
-        return self._unclaimed(environ, start_response)
+        routes = self._routes
+        found = routes.get(lowered)
+        if found is None:
+            found = (next((m for m in (*self.internal, *self.mounts) if m.matches(lowered)), None),)
+            if len(routes) >= _ROUTES_KEPT:
+                routes.clear()
+            routes[lowered] = found
+        mount = found[0]
+        if mount is None:
+            return self._unclaimed(environ, start_response)
+        base = len(mount.prefix.rstrip("/")) if not mount.exact else len(path)
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + path[:base]
+        environ["PATH_INFO"] = path[base:]
+        return mount.app(environ, start_response)
 
     @staticmethod
     def _not_found(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:

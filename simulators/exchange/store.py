@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from simulators.clock import Clock
+from simulators.exchange.calendar_index import CalendarIndex, build_index
 from simulators.exchange.history import (
     ChangeKind,
     ChangeListener,
@@ -139,6 +140,7 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
         self.domain = domain
         self._lock = threading.RLock()
         self._listeners: list[ChangeListener] = []
+        self._generation = 0  # moves on every change of an item (``_touch``)
         self.clear()
 
     # ----------------------------------------------------------------- setup
@@ -156,6 +158,10 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
             self._ids_of_occurrences: dict[tuple[str, datetime], str] = {}  # the reverse
             # Each series' kept expansion, by master id (replaced when the series changes).
             self._series: dict[str, _KeptSeries] = {}
+            # Each calendar folder's index (``calendar_index``), by folder id; one made
+            # before the store's generation last moved is made again when next read.
+            self._calendar_indexes: dict[str, CalendarIndex] = {}
+            self._touch()
             self._pending_rights = []
             # AD's account lock-out (simulators.exchange.lockout); none until a seed sets it.
             self.lockout = AccountLockout()
@@ -190,6 +196,11 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
                     self._listeners.remove(listener)
 
         return unsubscribe
+
+    def _touch(self) -> None:
+        """An item was added, changed, deleted or moved: every calendar index is stale
+        (callers hold the lock)."""
+        self._generation += 1
 
     def _changed(
         self, target: Item | Occurrence, change: ChangeKind, at: datetime, fields: Any = ()
@@ -421,17 +432,15 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
     # ------------------------------------------------------- calendar view
     def calendar_view(self, folder: Folder, start: datetime, end: datetime) -> list[Occurrence]:
         """Singles, occurrences and exceptions overlapping [start, end), by start."""
-        rows: list[Occurrence] = []
         with self._lock:
-            for item_id in folder.item_ids:
-                item = self.items[item_id]
-                if not isinstance(item, CalendarItem):
-                    continue
-                if item.recurrence is None:
-                    if item.end > start and item.start < end:
-                        rows.append(self._single_row(item))
-                else:
-                    rows.extend(self._expand(item, start, end))
+            index = self._calendar_indexes.get(folder.id)
+            if index is None or not index.fresh(self._generation, folder):
+                index = self._calendar_indexes[folder.id] = build_index(
+                    self._generation, folder, [self.items[i] for i in folder.item_ids]
+                )
+            rows = [self._single_row(item) for item in index.singles_overlapping(start, end)]
+            for item in index.series:
+                rows.extend(self._expand(item, start, end))
         rows.sort(key=lambda r: (r.start, r.end, r.subject, r.id))
         return rows
 
@@ -548,6 +557,7 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
         return self.clock.now()
 
     def _place(self, item: Item) -> Item:
+        self._touch()
         self.items[item.id] = item
         folder = self.folders[item.folder_id]
         folder.item_ids.append(item.id)
@@ -644,6 +654,7 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
             target = self.item(item_id)
             if isinstance(target, Occurrence):
                 return self._update_occurrence(target, changes)
+            self._touch()  # before any field changes: a refused change may leave some
             for name, value in changes.items():
                 if not hasattr(target, name):
                     raise StoreError("ErrorInvalidPropertySet", f"unknown property {name}")
@@ -695,6 +706,7 @@ class ExchangeStore(PropertyOperations, MailOperations, RightsOperations):
                 target.master.version += 1
                 self._changed(target, "deleted", target.master.modified)
                 return
+            self._touch()
             del self.items[target.id]
             self._series.pop(target.id, None)
             folder = self.folders[target.folder_id]

@@ -224,6 +224,7 @@ class MailOperations:
             item = self._movable(item_id, folder)
             if item.folder_id == folder.id:
                 return item
+            store._touch()
             source = store.folders[item.folder_id]
             source.item_ids.remove(item.id)
             source.changed = store.clock.now()
@@ -329,6 +330,7 @@ class MailOperations:
         return False
 
     def _forget(self, folder: Folder) -> None:
+        self._store()._touch()
         for child_id in list(folder.child_ids):
             self._forget(self.folders[child_id])
         for item_id in folder.item_ids:

@@ -100,6 +100,8 @@ def restore(store: ExchangeStore, blob: bytes) -> None:
         for name in COUNTERS:
             setattr(store, name, itertools.count(data[name]))
         store._series = {}
+        store._calendar_indexes = {}
+        store._touch()
 
 
 __all__ = ["SnapshotError", "model_fingerprint", "restore", "snapshot"]

@@ -93,7 +93,7 @@ class FaultInjecting:
         self.who = who or WHO.get(service, lambda environ: [])
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if not self.injector.windows():  # nothing in force: no body to look into
+        if self.injector.idle():  # nothing in force: no body to look into
             return self.app(environ, start_response)
         now = self.injector.clock()
         fault = self.injector.match(

@@ -228,6 +228,11 @@ class FaultInjector:
                     return fault
         return None
 
+    def idle(self) -> bool:
+        """No fault window at all (read without the lock: asked on every request, and
+        a list's length is read at once; a window added meanwhile acts from the next)."""
+        return not self._faults
+
     def windows(self) -> list[Fault]:
         with self._lock:
             return list(self._faults)

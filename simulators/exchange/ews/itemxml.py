@@ -66,11 +66,26 @@ class Out:
 Writer = Callable[[list[str], Any, Out], None]
 
 
+_WRITTEN_LIMIT = 4096  # distinct values an element's text is kept for
+
+
 def text_writer(name: str, getter: Callable[[Any], str]) -> Writer:
+    """Writes ``<t:name>`` with the getter's text. Most values recur from row to row
+    and poll to poll ("Busy", "false", a subject): each element's text is kept per
+    value (a bounded dictionary, emptied when full), so escaping and joining are
+    done once per value."""
     opening, closing = f"<t:{name}>", f"</t:{name}>"
+    written: dict[str, str] = {}
 
     def write(parts: list[str], v: Any, out: Out) -> None:
-        parts.append(opening + esc(getter(v)) + closing)
+        value = getter(v)
+        whole = written.get(value)
+        if whole is None:
+            whole = opening + esc(value) + closing
+            if len(written) >= _WRITTEN_LIMIT:
+                written.clear()
+            written[value] = whole
+        parts.append(whole)
 
     return write
 
